@@ -1,0 +1,197 @@
+"""Per-request overhead of ``Router.run`` with trivial paths, next to its floor and MABWiser.
+
+For K in (2, 5, 10) trivial paths (``lambda x: x``, success_fn always True) it times, one
+request at a time with ``time.perf_counter_ns`` after a warm-up, and with the garbage
+collector off during each timing loop:
+
+  bare      the path and success_fn called directly: the floor, no routing at all
+  memory    ``Router(..., store="memory://").run(1)``: sampling, scoring, in-process store
+  sqlite    the same on a durable SQLite file (WAL, synchronous=NORMAL) in a temp dir
+  mabwiser  MABWiser Thompson sampling: ``predict()``, call the path, ``partial_fit``
+
+Times are raw per-request wall times (nothing subtracted). p50/p99 are in microseconds.
+A "targets" section checks the K=5 numbers against the project's overhead goals.
+
+Run from the repository root:
+    python benchmarks/overhead.py            # full run (a minute or two)
+    python benchmarks/overhead.py --quick    # smoke run, ~300 requests per row
+    python benchmarks/overhead.py --requests 5000 --ks 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path as FsPath
+
+import numpy as np
+
+sys.path.insert(0, str(FsPath(__file__).resolve().parents[1]))  # run from a checkout
+
+from router import Path, Router
+
+try:
+    from mabwiser.mab import MAB, LearningPolicy
+except ImportError:  # optional baseline: pip install 'outcome-router[bench]'
+    MAB = None
+
+DEFAULT_REQUESTS = {"bare": 20_000, "memory": 20_000, "sqlite": 5_000, "mabwiser": 2_000}
+Step = Callable[[], object]
+
+
+def success_fn(out: object) -> bool:
+    return True
+
+
+def make_paths(k: int) -> list[Path]:
+    return [Path(lambda x: x, name=f"p{i}") for i in range(k)]
+
+
+def time_requests(step: Step, warmup: int, n: int) -> np.ndarray:
+    """Run ``step`` ``warmup`` times, then time ``n`` calls one by one (ns each)."""
+    for _ in range(warmup):
+        step()
+    samples = np.empty(n, dtype=np.int64)
+    clock = time.perf_counter_ns
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(n):
+            t0 = clock()
+            step()
+            samples[i] = clock() - t0
+    finally:
+        gc.enable()
+    return samples
+
+
+@contextmanager
+def router_step(k: int, store: str) -> Iterator[Step]:
+    router = Router(make_paths(k), success_fn=success_fn, task="bench", store=store, seed=0)
+    try:
+        yield lambda: router.run(1)
+    finally:
+        router.close()
+
+
+def bare_step(k: int) -> Step:
+    fn = make_paths(k)[0].fn
+
+    def step() -> object:
+        return success_fn(fn(1))
+
+    return step
+
+
+def mabwiser_step(k: int) -> Step:
+    fns = {p.name: p.fn for p in make_paths(k)}
+    arms = list(fns)
+    mab = MAB(arms=arms, learning_policy=LearningPolicy.ThompsonSampling(), seed=0)
+    mab.fit(decisions=arms, rewards=[1] * len(arms))
+
+    def step() -> object:
+        arm = mab.predict()
+        reward = int(success_fn(fns[arm](1)))
+        mab.partial_fit([arm], [reward])
+        return reward
+
+    return step
+
+
+def measure(k: int, kind: str, n: int, warmup: int) -> np.ndarray | None:
+    """Per-request times (ns) of one row; None when the MABWiser baseline is unavailable."""
+    if kind == "bare":
+        return time_requests(bare_step(k), warmup, n)
+    if kind == "mabwiser":
+        return None if MAB is None else time_requests(mabwiser_step(k), warmup, n)
+    if kind == "memory":
+        with router_step(k, "memory://") as step:
+            return time_requests(step, warmup, n)
+    with tempfile.TemporaryDirectory() as tmp, router_step(k, f"{tmp}/bench.db") as step:
+        return time_requests(step, warmup, n)
+
+
+def pct_us(samples: np.ndarray, q: float) -> float:
+    return float(np.percentile(samples, q)) / 1000.0
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, help="timed requests per row (all rows)")
+    parser.add_argument("--warmup", type=int, default=500, help="untimed requests per row")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 300 timed requests per row"
+    )
+    parser.add_argument("--ks", type=int, nargs="+", default=[2, 5, 10], help="path counts")
+    args = parser.parse_args(argv)
+    counts = {
+        kind: args.requests or (300 if args.quick else n) for kind, n in DEFAULT_REQUESTS.items()
+    }
+
+    print(
+        f"python {platform.python_version()} ({platform.python_implementation()}) | "
+        f"{platform.platform()} | {platform.processor() or platform.machine()} | "
+        f"cpus={os.cpu_count()}"
+    )
+    print(
+        f"warm-up {args.warmup} requests per row; gc disabled while timing; times are raw "
+        "per-request wall time in microseconds\n"
+    )
+    if MAB is None:
+        print(
+            "MABWiser baseline skipped: mabwiser is not installed "
+            "(pip install 'outcome-router[bench]')\n"
+        )
+
+    header = f"{'K':>3}  {'row':<9} {'requests':>9} {'p50 us':>9} {'p99 us':>9} {'p50/bare':>9}"
+    print(header)
+    print("-" * len(header))
+    p50: dict[tuple[int, str], float] = {}
+    for k in args.ks:
+        for kind, n in counts.items():
+            samples = measure(k, kind, n, args.warmup)
+            if samples is None:
+                print(f"{k:>3}  {kind:<9} {'skipped':>9}")
+                continue
+            p50[k, kind] = pct_us(samples, 50)
+            rel = p50[k, kind] / p50[k, "bare"]
+            print(
+                f"{k:>3}  {kind:<9} {n:>9} {p50[k, kind]:>9.2f} "
+                f"{pct_us(samples, 99):>9.2f} {rel:>8.0f}x"
+            )
+        if (k, "mabwiser") in p50:
+            ratio = p50[k, "mabwiser"] / p50[k, "memory"]
+            print(
+                f"{'':>3}  -> {ratio:.1f}x less overhead than MABWiser "
+                "(MABWiser p50 / router-memory p50)"
+            )
+        print()
+
+    print("targets (K=5, p50)")
+    if 5 not in args.ks:
+        print("  not checked: K=5 was not measured (add 5 to --ks)")
+        return 0
+    memory, sqlite = p50[5, "memory"], p50[5, "sqlite"]
+    print(f"  in-memory p50 <= 30 us        {memory:>9.2f} us   {verdict(memory <= 30)}")
+    print(f"  durable SQLite p50 <= 300 us  {sqlite:>9.2f} us   {verdict(sqlite <= 300)}")
+    if (5, "mabwiser") in p50:
+        ratio = p50[5, "mabwiser"] / memory
+        print(f"  >= 3x less overhead than MABWiser  {ratio:>6.1f}x      {verdict(ratio >= 3)}")
+    else:
+        print("  >= 3x less overhead than MABWiser  skipped (mabwiser not installed)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

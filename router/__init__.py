@@ -1,0 +1,85 @@
+"""outcome-router: route each request to the path that works, learning from outcomes.
+
+Example:
+    >>> from router import Router
+    >>> def model_a(text): return {"item": text}
+    >>> def regex(text): return None
+    >>> router = Router([model_a, regex], success_fn=lambda order: order is not None,
+    ...                 task="order-extraction", store="memory://", seed=0)
+    >>> router.run("2 pens") in ({"item": "2 pens"}, None)
+    True
+"""
+
+from router._adaptive import AdaptiveThompson
+from router._baselines import (
+    UCB1,
+    DiscountedThompson,
+    EpsilonGreedy,
+    RoundRobin,
+    SlidingWindowThompson,
+    StaticOrder,
+    Thompson,
+)
+from router._clock import Clock, FakeClock
+from router._errors import (
+    AllPathsFailed,
+    ConfigError,
+    CorruptStoreError,
+    InvalidScoreError,
+    PathTimeout,
+    RateLimitExceeded,
+    RouterError,
+    ScoringError,
+    StoreError,
+    StoreUnavailableError,
+    UnknownRequestError,
+)
+from router._escalation import Alert, Escalation
+from router._limits import RateLimit
+from router._path import Path
+from router._policy import Choice, Policy, Reset
+from router._result import Attempt, RunResult
+from router._retry import Retry
+from router._router import Router
+from router._taxonomy import Classifier, ErrorClass
+from router._validation import InvalidOutput, strip_code_fences, validate_output
+
+__all__ = [
+    "UCB1",
+    "AdaptiveThompson",
+    "Alert",
+    "AllPathsFailed",
+    "Attempt",
+    "Choice",
+    "Classifier",
+    "Clock",
+    "ConfigError",
+    "CorruptStoreError",
+    "DiscountedThompson",
+    "EpsilonGreedy",
+    "ErrorClass",
+    "Escalation",
+    "FakeClock",
+    "InvalidOutput",
+    "InvalidScoreError",
+    "Path",
+    "PathTimeout",
+    "Policy",
+    "RateLimit",
+    "RateLimitExceeded",
+    "Reset",
+    "Retry",
+    "RoundRobin",
+    "Router",
+    "RouterError",
+    "RunResult",
+    "ScoringError",
+    "SlidingWindowThompson",
+    "StaticOrder",
+    "StoreError",
+    "StoreUnavailableError",
+    "Thompson",
+    "UnknownRequestError",
+    "strip_code_fences",
+    "validate_output",
+]

@@ -1,0 +1,249 @@
+"""``AdaptiveThompson``: the default policy, Thompson sampling that notices change."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from bandits import ChangeDetector, ConfigError
+from router._availability import Availability, State
+from router._policy import Choice, Reset
+from router._propensities import ProbabilityMatching
+from storage import PathPosterior
+
+if TYPE_CHECKING:
+    import numpy as np
+
+AVAILABILITY_PRIOR = (1.0, 0.1)  # optimistic: a path is presumed to answer until it does not
+
+
+class _Watch:
+    """What this process has seen of one path: its quality stream and its availability."""
+
+    __slots__ = ("availability", "errors", "last_tick", "n", "quality", "resets", "successes")
+
+    def __init__(self, row: PathPosterior, tick: int, policy: AdaptiveThompson) -> None:
+        self.quality = ChangeDetector(delta=policy.delta)  # scores of the outputs it returned
+        self.availability = Availability(
+            answered=row.recent_n - row.recent_errors,
+            failed=row.recent_errors,
+            tick=tick,
+            delta=policy.delta,
+            probe_every=policy.probe_every,
+            max_probe_every=policy.max_probe_every,
+        )
+        self.n, self.successes, self.errors, self.resets = row.n, row.alpha, row.errors, row.resets
+        self.last_tick = tick
+
+
+class AdaptiveThompson:
+    """Thompson sampling that tells a broken path from a poor one, and notices change.
+
+    Each path has two score streams, read from the store so that every router on it
+    contributes: **quality** (did the output pass ``success_fn``) and
+    **availability** (did the call answer at all, or raise / time out).
+
+    * **Change detection.** A Bernoulli GLR test (:class:`bandits.ChangeDetector`)
+      watches both streams. When a path's recent quality differs credibly from its
+      history, the path is reset in the store to its recent scores: silent drift
+      costs tens of requests, not thousands.
+    * **Down and probing.** When a change point shows that most calls now fail, the
+      path is *down*: it is skipped except for a probe, first after ``probe_every``
+      scored attempts of the task, then at doubling intervals up to
+      ``max_probe_every``. The first probe that answers brings it straight back,
+      with its quality record intact (errors never counted against its quality).
+    * **Idle forgetting.** The quality evidence of a path nobody has tried for ``idle``
+      scored attempts counts ``exp(-idle / idle_horizon)`` as much, its availability
+      evidence ``exp(-idle / availability_horizon)``: paths left behind are tried
+      again now and then (a path that merely errored, soon: retrying it costs at most
+      a fallback), and an improvement or a recovery is found.
+
+    A path's expected score is availability times quality; the first choice is drawn
+    with each path's probability of having the highest (Thompson sampling by
+    probability matching, :class:`ProbabilityMatching`), and the logged propensity
+    is exactly that probability. Fallbacks follow in order of decreasing probability,
+    down paths last. Time is the task's count of scored attempts, not seconds, so the
+    policy behaves alike at 1 and at 5,000 requests per second.
+
+    Args:
+        delta: false-alarm level of the change detectors (smaller: fewer false
+            resets, slower detection).
+        idle_horizon: scored attempts after which an untried path's quality evidence
+            counts 1/e.
+        availability_horizon: the same for its record of errors.
+        probe_every: scored attempts before a down path's first probe.
+        max_probe_every: longest interval between probes of a down path.
+
+    Example:
+        >>> import numpy as np
+        >>> from storage import PathPosterior
+        >>> policy = AdaptiveThompson()
+        >>> rows = {"a": PathPosterior("a", 90, 10, 98), "b": PathPosterior("b", 10, 90, 98)}
+        >>> policy.choose(["a", "b"], rows, 196, np.random.default_rng(0)).order
+        ['a', 'b']
+    """
+
+    def __init__(
+        self,
+        *,
+        delta: float = 0.005,
+        idle_horizon: float = 3000.0,
+        availability_horizon: float = 1000.0,
+        probe_every: int = 8,
+        max_probe_every: int = 32,
+    ) -> None:
+        for name, value in (
+            ("idle_horizon", idle_horizon),
+            ("availability_horizon", availability_horizon),
+        ):
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be a positive number, got {value!r}")
+        if not 1 <= probe_every <= max_probe_every:
+            raise ConfigError(
+                "need 1 <= probe_every <= max_probe_every, got "
+                f"{probe_every!r} and {max_probe_every!r}"
+            )
+        ChangeDetector(delta=delta)  # validates delta
+        self.delta = delta
+        self.idle_horizon = idle_horizon
+        self.availability_horizon = availability_horizon
+        self.probe_every = probe_every
+        self.max_probe_every = max_probe_every
+        self._watches: dict[str, _Watch] = {}
+        self._matching = ProbabilityMatching()
+        self._now = 0  # the latest tick this policy has chosen at
+
+    def __repr__(self) -> str:
+        return (
+            f"AdaptiveThompson(delta={self.delta!r}, idle_horizon={self.idle_horizon!r}, "
+            f"availability_horizon={self.availability_horizon!r}, "
+            f"probe_every={self.probe_every!r}, max_probe_every={self.max_probe_every!r})"
+        )
+
+    def down_paths(self) -> list[str]:
+        """Paths this process currently treats as down (skipped except for probes)."""
+        return [n for n, w in self._watches.items() if w.availability.state is State.DOWN]
+
+    def choose(
+        self,
+        candidates: Sequence[str],
+        posteriors: Mapping[str, PathPosterior],
+        tick: int,
+        rng: np.random.Generator,
+    ) -> Choice:
+        """Probe a down path if one is due, else draw among the paths that answer."""
+        self._now = max(self._now, tick)
+        resets: list[Reset] = []
+        offered: list[str] = []
+        held: list[str] = []  # down, or on trial
+        alpha: list[float] = []
+        beta: list[float] = []
+        for name in candidates:
+            row = posteriors.get(name)
+            if row is None:
+                offered.append(name)
+                alpha.append(1.0)
+                beta.append(1.0)
+                continue
+            watch = self._watches.get(name)
+            if watch is None or watch.n != row.n or watch.resets != row.resets:
+                watch = self._follow(name, row, tick, resets)
+            if watch.availability.state is not State.UP:
+                watch.last_tick = tick  # being down says nothing about its quality
+                held.append(name)
+                continue
+            a, b = self._expected_score(row, watch, tick)
+            offered.append(name)
+            alpha.append(a)
+            beta.append(b)
+        due = [n for n in held if self._watches[n].availability.probe_due(tick)]
+        if due or not offered:
+            choice = self._probe(
+                (due or held)[0],
+                candidates,
+                offered=offered,
+                held=held,
+                alpha=alpha,
+                beta=beta,
+                resets=resets,
+            )
+        else:
+            matched = self._matching.lookup(tuple(offered), alpha, beta, tick)
+            first = self._matching.pick(matched.probabilities, rng)
+            names = matched.names
+            order = [names[first], *(names[i] for i in matched.by_rank if i != first), *held]
+            propensities = matched.as_dict
+            if held:
+                propensities = {**propensities, **dict.fromkeys(held, 0.0)}
+            choice = Choice(order, propensities, resets)
+        first_watch = self._watches.get(choice.order[0])
+        if first_watch is not None:
+            first_watch.availability.chosen(tick)
+        return choice
+
+    def _expected_score(self, row: PathPosterior, watch: _Watch, tick: int) -> tuple[float, float]:
+        """Beta with the mean and variance of quality x availability, idle evidence faded."""
+        successes = row.recent_successes
+        failures = row.quality_failures
+        answered, failed = watch.availability.answered, watch.availability.failed
+        idle = tick - watch.last_tick
+        if idle > 0:
+            weight = math.exp(-idle / self.idle_horizon)
+            fade = math.exp(-idle / self.availability_horizon)
+            successes, failures = weight * successes, weight * failures
+            answered, failed = fade * answered, fade * failed
+        qa, qb = row.prior_alpha + successes, row.prior_beta + failures
+        aa, ab = AVAILABILITY_PRIOR[0] + answered, AVAILABILITY_PRIOR[1] + failed
+        mq, ma = qa / (qa + qb), aa / (aa + ab)
+        quality_square = mq * mq + mq * (1.0 - mq) / (qa + qb + 1.0)  # E[Q^2]
+        answer_square = ma * ma + ma * (1.0 - ma) / (aa + ab + 1.0)  # E[A^2]
+        mean = mq * ma
+        variance = quality_square * answer_square - mean * mean
+        concentration = mean * (1.0 - mean) / variance - 1.0 if variance > 1e-12 else 1e12
+        concentration = max(concentration, 1e-3)
+        return mean * concentration, (1.0 - mean) * concentration
+
+    def observe(self, path: str, score: float, tick: int, errored: bool = False) -> None:
+        """Follow whether this router's calls to ``path`` answer (quality comes from the store)."""
+        watch = self._watches.get(path)
+        if watch is not None:
+            watch.availability.observe(not errored, tick, self._now)
+
+    @staticmethod
+    def _probe(
+        name: str,
+        candidates: Sequence[str],
+        *,
+        offered: list[str],
+        held: list[str],
+        alpha: list[float],
+        beta: list[float],
+        resets: list[Reset],
+    ) -> Choice:
+        """Try a held path first (deterministically); the rest follow by posterior mean."""
+        means = {n: a / (a + b) for n, a, b in zip(offered, alpha, beta, strict=True)}
+        order = [name, *sorted(offered, key=lambda n: -means[n]), *(n for n in held if n != name)]
+        return Choice(order, {n: float(n == name) for n in candidates}, resets)
+
+    def _follow(self, name: str, row: PathPosterior, tick: int, resets: list[Reset]) -> _Watch:
+        """Feed the path's new attempts (from any router) to its two detectors."""
+        watch = self._watches.get(name)
+        if watch is None:
+            watch = self._watches[name] = _Watch(row, tick, self)
+        if row.resets != watch.resets:  # another router found a change point
+            watch.quality.restart(0)
+            watch.resets = row.resets
+        new = row.n - watch.n
+        if new > 0:
+            answered = new - (row.errors - watch.errors)
+            watch.last_tick = tick
+            if answered > 0:
+                changed = watch.quality.add(answered, row.alpha - watch.successes)
+                if changed is not None:
+                    kept_s, kept_n = watch.quality.window(changed)
+                    resets.append(Reset(name, kept_s, kept_n, row.resets))
+                    watch.quality.restart(kept_n)
+                    watch.resets = row.resets + 1
+        watch.n, watch.successes, watch.errors = row.n, row.alpha, row.errors
+        return watch

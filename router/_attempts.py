@@ -1,0 +1,126 @@
+"""Judging one attempt: did it answer, does the output fit, what score, retry or not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bandits import InvalidScoreError, RouterError
+from router._calls import Called, timeout_error
+from router._clock import Clock
+from router._errors import ScoringError
+from router._flow import CallPath
+from router._path import Path
+from router._result import Attempt
+from router._retry import Retry
+from router._scoring import Scorer
+from router._taxonomy import Classifier, ErrorClass, retry_after_of
+from router._validation import InvalidOutput, validate_output
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_REASKABLE = (ErrorClass.CLIENT, ErrorClass.INVALID_OUTPUT)
+
+
+@dataclass(slots=True)
+class Judged:
+    """The verdict on one attempt.
+
+    ``errored``: the call raised or timed out (no output; availability, not quality).
+    ``broken``: ``success_fn`` failed (the run stops with this error after recording).
+    ``refused``: the provider refused the path's credentials (error class ``auth``).
+    """
+
+    attempt: Attempt
+    output: Any
+    errored: bool
+    metadata: dict[str, Any] = field(default_factory=dict)
+    broken: RouterError | None = None
+    refused: bool = False
+
+
+class AttemptJudge:
+    """Turns what a call gave into an :class:`Attempt`, and decides about retrying.
+
+    Example:
+        >>> import numpy as np
+        >>> from router._calls import Called
+        >>> from router._flow import CallPath
+        >>> def echo(x): return x
+        >>> judge = AttemptJudge(lambda out: out == "hi", Classifier(), None,
+        ...                      np.random.default_rng(0), lambda: 0.0)
+        >>> judge.judge(CallPath(Path(echo), 1), "hi", Called("hi", None, 0.0, 0.1)).attempt.score
+        1.0
+    """
+
+    def __init__(
+        self,
+        success_fn: Callable[..., Any],
+        classifier: Classifier,
+        retry: Retry | None,
+        rng: np.random.Generator,
+        clock: Clock,
+    ) -> None:
+        self._scorer = Scorer(success_fn)
+        self._classifier = classifier
+        self._retry = retry
+        self._rng = rng
+        self._clock = clock
+
+    def judge(self, action: CallPath, request_input: Any, called: Called) -> Judged:
+        """Classify, validate and score one call of ``action.path``."""
+        path = action.path
+        latency_ms = (called.ended - called.started) * 1000.0
+        error: BaseException | None = called.error
+        limit = action.timeout
+        if error is None and limit is not None and latency_ms > limit * 1000.0:
+            error = timeout_error(path, limit)  # the clock says it overran (simulated time)
+        output = called.output
+        if error is None and path.output is not None:
+            try:
+                output = validate_output(path.output, output)
+            except InvalidOutput as exc:
+                return self._failed(action, latency_ms, exc, ErrorClass.INVALID_OUTPUT, False)
+        if error is not None:
+            return self._failed(action, latency_ms, error, self._classifier(error), True)
+        try:
+            score = self._scorer.score(request_input, output)
+        except (InvalidScoreError, ScoringError) as exc:
+            error_class = "invalid_score" if isinstance(exc, InvalidScoreError) else "scoring_error"
+            attempt = Attempt(path.name, action.number, None, latency_ms, exc, error_class)
+            return Judged(attempt, None, False, {"error": type(exc).__name__}, broken=exc)
+        return Judged(Attempt(path.name, action.number, score, latency_ms), output, False)
+
+    def retry_wait(self, path: Path, attempt: Attempt, tries: int) -> float | None:
+        """Seconds before calling ``path`` again after ``tries`` calls, or None to move on."""
+        if attempt.ok or attempt.error is None or attempt.error_class is None:
+            return None
+        error_class = ErrorClass(attempt.error_class)
+        if path.reask and error_class in _REASKABLE:
+            return 0.0 if tries == 1 else None
+        retry = path.retry or self._retry
+        if retry is None:
+            return None
+        retry_after = retry_after_of(attempt.error, self._clock())
+        return retry.wait(tries, error_class, retry_after, self._rng)
+
+    @staticmethod
+    def _failed(
+        action: CallPath,
+        latency_ms: float,
+        error: BaseException,
+        error_class: ErrorClass,
+        errored: bool,
+    ) -> Judged:
+        attempt = Attempt(
+            action.path.name, action.number, 0.0, latency_ms, error, error_class.value
+        )
+        return Judged(
+            attempt,
+            None,
+            errored,
+            {"error": type(error).__name__},
+            refused=error_class is ErrorClass.AUTH,
+        )

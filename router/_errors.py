@@ -1,0 +1,89 @@
+"""The router's exceptions, and the whole tree re-exported in one place.
+
+::
+
+    RouterError
+    ├── ConfigError (ValueError)           bad argument or configuration: fix the call
+    │   └── InvalidScoreError              success_fn or report() gave a non-score
+    ├── ScoringError                       success_fn raised while scoring an output
+    ├── PathTimeout (TimeoutError)         a path ran past its timeout
+    ├── InvalidOutput (ValueError)         a path's output did not fit its model
+    ├── RateLimitExceeded                  a customer is over its rate limit
+    ├── AllPathsFailed                     every path tried in a run failed
+    └── StoreError                         the store could not do what was asked
+        ├── StoreUnavailableError          cannot reach or open the store
+        ├── CorruptStoreError              the file is not a usable database
+        └── UnknownRequestError (KeyError) report() for an id the store does not hold
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bandits import ConfigError, InvalidScoreError, RouterError
+from storage import CorruptStoreError, StoreError, StoreUnavailableError, UnknownRequestError
+
+if TYPE_CHECKING:
+    from router._result import Attempt
+
+__all__ = [
+    "AllPathsFailed",
+    "ConfigError",
+    "CorruptStoreError",
+    "InvalidScoreError",
+    "PathTimeout",
+    "RateLimitExceeded",
+    "RouterError",
+    "ScoringError",
+    "StoreError",
+    "StoreUnavailableError",
+    "UnknownRequestError",
+]
+
+
+class ScoringError(RouterError):
+    """``success_fn`` raised; the attempt was recorded as unscored and the run stopped.
+
+    Make ``success_fn`` total: return False for outputs it cannot judge.
+    """
+
+
+class PathTimeout(RouterError, TimeoutError):
+    """A path did not return within its timeout (the attempt scores 0)."""
+
+
+class RateLimitExceeded(RouterError):
+    """The request's customer is over its rate limit; ``retry_after`` says when to come back."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AllPathsFailed(RouterError):
+    """Every path tried for a request raised; ``attempts`` holds each one in order.
+
+    Example:
+        >>> AllPathsFailed("extract", "r1", []).attempts
+        []
+    """
+
+    def __init__(
+        self,
+        task: str,
+        request_id: str,
+        attempts: Sequence[Attempt],
+        reason: str = "every path failed",
+    ) -> None:
+        self.task = task
+        self.request_id = request_id
+        self.attempts = list(attempts)
+        self.reason = reason
+        lines = "; ".join(
+            f"{a.path} (attempt {a.number}): {a.error_class}: {a.error}" for a in self.attempts
+        )
+        super().__init__(
+            f"request {request_id} of task {task!r} failed ({reason}) after "
+            f"{len(self.attempts)} attempt(s): {lines or 'no path was called'}"
+        )

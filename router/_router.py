@@ -1,0 +1,688 @@
+"""``Router``: pick a path by Thompson sampling, call it, score it, learn, fall back."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import numbers
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from bandits import ConfigError, check_score
+from router._adaptive import AdaptiveThompson
+from router._attempts import AttemptJudge
+from router._calls import Called, PathCaller
+from router._clock import Clock
+from router._errors import AllPathsFailed, RateLimitExceeded
+from router._escalation import Alert, Escalation
+from router._flow import CallPath, Escalate, GiveUp, RunPlan, RunRules, Serve
+from router._idempotency import IdempotencyCache
+from router._limits import Limiter, RateLimit
+from router._names import check_name
+from router._path import Path
+from router._policy import Choice, Policy, Reset
+from router._result import RunResult
+from router._retry import Retry
+from router._stats import stats_table
+from router._taxonomy import Classifier, Classify
+from storage import Outcome, PathPosterior, Report, Store, StoreError, open_store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+logger = logging.getLogger("outcome_router")
+
+PathLike = Path | Callable[[Any], Any]
+AlertHandler = Callable[[Alert], None]
+Sleep = Callable[[float], None]
+
+AUTH_COOLDOWN = 300.0  # seconds a path whose credentials were refused stays out of routing
+
+
+class Router:
+    """Route each request to one of several paths and learn which one works.
+
+    Each run samples every path's Beta posterior once (Thompson sampling), calls the
+    best-sampled path, scores its output with ``success_fn`` and records the outcome in
+    the store, which updates that path's posterior. A path that raises scores 0 and,
+    with ``fallback=True``, the next path in the sampled order is tried.
+
+    Args:
+        paths: callables (sync or async, one argument) or :class:`Path` objects.
+        success_fn: ``success_fn(output)`` or ``success_fn(input, output)`` returning a
+            bool or a float in [0, 1].
+        task: the name posteriors are kept under; routers sharing a task and a store
+            share what they learn.
+        store: a :class:`storage.Store`, a store URL or file path, or None for the
+            default SQLite file (``$OUTCOME_ROUTER_DB`` or ``./outcome-router.db``).
+        seed: seed of the router's ``numpy.random.Generator``.
+        clock: zero-argument callable returning seconds (default ``time.time``).
+        sleep: how to wait before a retry (default: ``clock.sleep`` when the clock has
+            one, as :class:`FakeClock` does, else ``time.sleep``).
+        fallback: try the next path when one raises.
+        policy: how paths are ordered (default :class:`AdaptiveThompson`).
+        retry: how failed calls are retried (default: never; the next path is the
+            retry). A path's own ``Path(retry=...)`` takes precedence.
+        deadline: seconds one run may take, retries and fallbacks included.
+        fallback_below: also fall back when an output scores below this; with no
+            path left, the best output is served (or escalated).
+        escalation: where requests go when no path serves them (see :class:`Escalation`).
+        classify: a rule ``error -> ErrorClass | None`` (or a :class:`Classifier`)
+            checked before the default classification of path exceptions.
+        on_alert: called with an :class:`Alert` when a path's credentials are refused
+            or a request is escalated (default: a logged warning).
+        customer_limit: a :class:`RateLimit` applied to each customer of ``run(...,
+            customer=...)``; over it, ``RateLimitExceeded`` is raised.
+        idempotency_window: seconds a result is replayed for a repeated
+            ``idempotency_key``.
+
+    Example:
+        >>> def fast(text): return text.upper()
+        >>> def slow(text): return text.title()
+        >>> router = Router([fast, slow], success_fn=lambda out: out is not None,
+        ...                 task="doc", store="memory://", seed=1)
+        >>> router.run("hi") in ("HI", "Hi")
+        True
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[PathLike],
+        success_fn: Callable[..., Any],
+        task: str = "default",
+        store: Store | str | None = None,
+        *,
+        seed: int | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        fallback: bool = True,
+        policy: Policy | None = None,
+        retry: Retry | None = None,
+        deadline: float | None = None,
+        fallback_below: float | None = None,
+        escalation: Escalation | None = None,
+        classify: Classify | Classifier | None = None,
+        on_alert: AlertHandler | None = None,
+        customer_limit: RateLimit | None = None,
+        idempotency_window: float = 3600.0,
+    ) -> None:
+        import numpy as np
+
+        self._paths = _check_paths(paths)
+        self._by_name = {p.name: p for p in self._paths}
+        self.task = check_name("task", task)
+        self._rng = np.random.default_rng(_check_seed(seed))
+        self._clock: Clock = _check_clock(clock) or time.time
+        self._sleep: Sleep = _check_sleep(sleep, self._clock)
+        self._store, self._owns_store = _open(store)
+        if policy is not None and not isinstance(policy, Policy):
+            raise ConfigError(
+                f"policy must have choose() and observe() (see router.Policy), got {policy!r}"
+            )
+        self.policy: Policy = policy if policy is not None else AdaptiveThompson()
+        self._rules = _rules(fallback, deadline, fallback_below, escalation)
+        self._deadline = deadline
+        self._escalation = escalation
+        if on_alert is not None and not callable(on_alert):
+            raise ConfigError(f"on_alert must be callable with an Alert, got {on_alert!r}")
+        self._on_alert = on_alert
+        self._limiter = Limiter()
+        if customer_limit is not None and not isinstance(customer_limit, RateLimit):
+            raise ConfigError(f"customer_limit must be a RateLimit(...), got {customer_limit!r}")
+        self._customer_limit = customer_limit
+        self._judge = AttemptJudge(
+            success_fn, _classifier(classify), _check_retry(retry), self._rng, self._clock
+        )
+        self._idempotency = IdempotencyCache(idempotency_window)
+        self._caller = PathCaller(self._clock)
+        # Request ids: 16 random hex digits per router, then a counter (unique, cheap).
+        self._id_prefix = os.urandom(8).hex()
+        self._ids = itertools.count()
+        self._known: dict[str, PathPosterior] = {}
+        self._benched: dict[str, float] = {}  # path -> until when it is kept out (auth)
+        self.unrecorded = 0
+        """Outcomes the store failed to record (each one logged as a warning)."""
+        self._adopt(self._paths)
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """The router's paths, in the order given."""
+        return self._paths
+
+    def add_path(self, path: PathLike) -> Path:
+        """Add a path while the router is serving; it starts from the prior.
+
+        Raises:
+            ConfigError: the path is invalid or its name is taken.
+
+        Example:
+            >>> def a(x): return x
+            >>> def b(x): return x
+            >>> router = Router([a], lambda out: True, store="memory://")
+            >>> router.add_path(b).name, [p.name for p in router.paths]
+            ('b', ['a', 'b'])
+        """
+        new = _check_paths([*self._paths, path])[-1]
+        self._adopt([new])
+        self._by_name = {**self._by_name, new.name: new}
+        self._paths = (*self._paths, new)
+        return new
+
+    @property
+    def store(self) -> Store:
+        """The store this router reads and writes."""
+        return self._store
+
+    def run(
+        self,
+        request_input: Any,
+        *,
+        customer: str | None = None,
+        deadline: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """Serve one request and return the output of the path that served it.
+
+        Args:
+            request_input: passed to the path.
+            customer: who the request is for (rate limits; recorded on each outcome).
+            deadline: seconds this run may take (overrides the router's).
+            idempotency_key: a repeated key within ``idempotency_window`` returns the
+                first request's output without calling a path again.
+
+        Raises:
+            AllPathsFailed: no path served (every attempt is in its ``attempts``).
+            RateLimitExceeded: ``customer`` is over ``customer_limit``.
+            InvalidScoreError, ScoringError: ``success_fn`` is broken (the attempt is
+                recorded as unscored and the posterior left alone).
+        """
+        return self.route(
+            request_input, customer=customer, deadline=deadline, idempotency_key=idempotency_key
+        ).output
+
+    def route(
+        self,
+        request_input: Any,
+        *,
+        customer: str | None = None,
+        deadline: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> RunResult:
+        """Like :meth:`run`, returning the full :class:`RunResult`."""
+        if idempotency_key is None:
+            return self._route(request_input, customer, deadline)
+        owner, future = self._idempotency.claim(_check_key(idempotency_key), self._clock())
+        if not owner:
+            return _replayed(future.result())
+        try:
+            result = self._route(request_input, customer, deadline)
+        except BaseException as exc:
+            self._idempotency.fail(idempotency_key, future, exc)
+            raise
+        self._idempotency.finish(idempotency_key, future, result, self._clock())
+        return result
+
+    async def arun(
+        self,
+        request_input: Any,
+        *,
+        customer: str | None = None,
+        deadline: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """Async :meth:`run`: async paths are awaited, sync paths run in a worker thread."""
+        result = await self.aroute(
+            request_input, customer=customer, deadline=deadline, idempotency_key=idempotency_key
+        )
+        return result.output
+
+    async def aroute(
+        self,
+        request_input: Any,
+        *,
+        customer: str | None = None,
+        deadline: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> RunResult:
+        """Async :meth:`route`."""
+        import asyncio
+
+        if idempotency_key is None:
+            return await self._aroute(request_input, customer, deadline)
+        owner, future = self._idempotency.claim(_check_key(idempotency_key), self._clock())
+        if not owner:
+            return _replayed(await asyncio.wrap_future(future))
+        try:
+            result = await self._aroute(request_input, customer, deadline)
+        except BaseException as exc:
+            self._idempotency.fail(idempotency_key, future, exc)
+            raise
+        self._idempotency.finish(idempotency_key, future, result, self._clock())
+        return result
+
+    def report(self, request_id: str, score: object) -> Report:
+        """Set or override the score of a served request later (delayed feedback).
+
+        Applies to the request's last attempt (the one whose output was served).
+        Reporting the same score again changes nothing.
+
+        Raises:
+            InvalidScoreError: ``score`` is not a bool or a number in [0, 1].
+            UnknownRequestError: the store holds no such request for this task.
+
+        Example:
+            >>> def echo(x): return x
+            >>> router = Router([echo], lambda out: True, store="memory://")
+            >>> result = router.route("hi")
+            >>> router.report(result.request_id, False).score
+            0.0
+        """
+        value = check_score(score)
+        return self._store.report(self.task, request_id, value, self._clock())
+
+    def stats(self) -> pd.DataFrame:
+        """Per-path table: alpha, beta, mean, 95% credible interval, n and traffic share.
+
+        ``traffic_share`` is the path's share of all scored attempts of this task.
+
+        Example:
+            >>> def echo(x): return x
+            >>> Router([echo], lambda out: True, store="memory://").stats().columns.tolist()
+            ['alpha', 'beta', 'mean', 'ci_low', 'ci_high', 'n', 'traffic_share']
+        """
+        return stats_table(list(self._by_name), self._store.posteriors(self.task))
+
+    def close(self) -> None:
+        """Stop worker threads and close the store if this router opened it."""
+        self._caller.close()
+        if self._owns_store:
+            self._store.close()
+
+    def __enter__(self) -> Router:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        names = list(self._by_name)
+        return f"Router(task={self.task!r}, paths={names!r}, store={self._store.url!r})"
+
+    # The run loop, sync and async: identical but for how they call and wait.
+
+    def _route(self, request_input: Any, customer: str | None, deadline: float | None) -> RunResult:
+        plan = self._plan(customer, deadline)
+        while isinstance(action := plan.next_action(self._clock()), CallPath):
+            if action.wait > 0:
+                self._sleep(action.wait)
+            if not self._take_slot(plan, action):
+                continue
+            try:
+                called = self._caller.call(
+                    action.path, request_input, action.timeout, action.feedback
+                )
+            finally:
+                self._limiter.release(action.path.name)
+            self._settle(plan, action, request_input, called, customer)
+        if isinstance(action, Escalate):
+            return self._escalate(plan, action, request_input)
+        return self._conclude(plan, action)
+
+    async def _aroute(
+        self, request_input: Any, customer: str | None, deadline: float | None
+    ) -> RunResult:
+        import asyncio
+
+        plan = self._plan(customer, deadline)
+        while isinstance(action := plan.next_action(self._clock()), CallPath):
+            if action.wait > 0:
+                if isinstance(self._sleep, _RealSleep):
+                    await asyncio.sleep(action.wait)
+                else:
+                    self._sleep(action.wait)
+            if not self._take_slot(plan, action):
+                continue
+            try:
+                called = await self._caller.acall(
+                    action.path, request_input, action.timeout, action.feedback
+                )
+            finally:
+                self._limiter.release(action.path.name)
+            self._settle(plan, action, request_input, called, customer)
+        if isinstance(action, Escalate):
+            return await asyncio.to_thread(self._escalate, plan, action, request_input)
+        return self._conclude(plan, action)
+
+    def _plan(self, customer: str | None, deadline: float | None) -> RunPlan:
+        now = self._clock()
+        if customer is not None:
+            self._admit(check_name("customer", customer), now)
+        posteriors = self._posteriors()
+        tick = sum(row.n for row in posteriors.values())
+        learned, last_resorts = self._candidates(now)
+        choice = (
+            self.policy.choose(learned, posteriors, tick, self._rng) if learned else Choice([], {})
+        )
+        for reset in choice.resets:
+            self._reset(reset)
+        by_name = self._by_name
+        rules = self._rules
+        limit = self._deadline if deadline is None else _check_deadline(deadline)
+        if limit is not None:
+            rules = rules.until(now + limit)
+        return RunPlan(
+            f"{self._id_prefix}{next(self._ids):016x}",
+            [by_name[name] for name in (*choice.order, *last_resorts)],
+            choice.propensities,
+            rules,
+            started_at=now,
+            tick=tick,
+        )
+
+    def _candidates(self, now: float) -> tuple[list[str], list[str]]:
+        """The learned paths the policy may choose from, and the last resorts (in order)."""
+        learned: list[str] = []
+        last_resorts: list[str] = []
+        for path in self._paths:
+            benched = self._benched.get(path.name)
+            if benched is not None:
+                if benched > now:
+                    continue
+                del self._benched[path.name]
+            (last_resorts if path.last_resort else learned).append(path.name)
+        return learned, last_resorts
+
+    def _admit(self, customer: str, now: float) -> None:
+        if self._customer_limit is None:
+            return
+        key = f"customer:{customer}"
+        if not self._limiter.limited(key):
+            self._limiter.configure(key, self._customer_limit, None)
+        if not self._limiter.acquire(key, now):
+            wait = self._limiter.wait(key, now)
+            raise RateLimitExceeded(
+                f"customer {customer!r} is over its rate limit for task {self.task!r}; "
+                f"retry in {wait:.3g} s",
+                retry_after=wait,
+            )
+        self._limiter.release(key)
+
+    def _take_slot(self, plan: RunPlan, action: CallPath) -> bool:
+        """Take a call slot of the path's rate limit and in-flight cap, or skip the path."""
+        name = action.path.name
+        if not self._limiter.limited(name):
+            return True
+        now = self._clock()
+        if self._limiter.acquire(name, now):
+            return True
+        if plan.is_last(action.path):  # nothing else to try: wait for the rate limit
+            wait = self._limiter.wait(name, now)
+            if wait > 0 and plan.fits(now + wait):
+                self._sleep(wait)
+                if self._limiter.acquire(name, self._clock()):
+                    return True
+        plan.skip(action.path)
+        return False
+
+    def _settle(
+        self,
+        plan: RunPlan,
+        action: CallPath,
+        request_input: Any,
+        called: Called,
+        customer: str | None,
+    ) -> None:
+        """Judge an attempt, record it, tell the policy, and add it to the plan."""
+        judged = self._judge.judge(action, request_input, called)
+        path = action.path
+        self._record(
+            Outcome(
+                plan.request_id,
+                action.number,
+                self.task,
+                path.name,
+                judged.attempt.score,
+                called.started,
+                error_class=judged.attempt.error_class,
+                errored=judged.errored,
+                latency_ms=judged.attempt.latency_ms,
+                propensity=plan.propensities.get(path.name),
+                customer=customer,
+                metadata=judged.metadata,
+            )
+        )
+        if judged.broken is not None:
+            broken = judged.broken
+            raise type(broken)(
+                f"{broken} (path {path.name!r}, request {plan.request_id}); the attempt was "
+                "recorded as unscored and no posterior changed"
+            ) from broken
+        if judged.attempt.score is not None and not path.last_resort:
+            self.policy.observe(path.name, judged.attempt.score, plan.tick, judged.errored)
+        if judged.refused:
+            self._bench(path, judged.attempt.error)
+        plan.observe(judged.attempt, judged.output)
+        plan.allow_retry(self._judge.retry_wait(path, judged.attempt, plan.tries))
+
+    def _bench(self, path: Path, error: BaseException | None) -> None:
+        now = self._clock()
+        self._benched[path.name] = now + AUTH_COOLDOWN
+        self._alert(
+            Alert(
+                "auth",
+                self.task,
+                path.name,
+                f"path {path.name!r} was refused ({type(error).__name__}: {error}); it is "
+                f"out of routing for {AUTH_COOLDOWN:g} s: check its credentials",
+                now,
+            )
+        )
+
+    def _escalate(self, plan: RunPlan, action: Escalate, request_input: Any) -> RunResult:
+        from router._escalation import escalate
+
+        assert self._escalation is not None  # Escalate is only planned with a handler
+        now = self._clock()
+        self._alert(
+            Alert("escalation", self.task, None, f"request {plan.request_id}: {action.reason}", now)
+        )
+        try:
+            output = escalate(self._escalation, self._caller, request_input, plan.attempts)
+        except Exception as exc:
+            raise AllPathsFailed(
+                self.task,
+                plan.request_id,
+                plan.attempts,
+                f"{action.reason}; escalation failed with {type(exc).__name__}: {exc}",
+            ) from exc
+        return RunResult(
+            output=output,
+            path="escalation",
+            request_id=plan.request_id,
+            score=0.0,
+            attempts=tuple(plan.attempts),
+            latency_ms=(self._clock() - plan.started_at) * 1000.0,
+            escalated=True,
+        )
+
+    def _conclude(self, plan: RunPlan, action: Serve | GiveUp) -> RunResult:
+        if isinstance(action, GiveUp):
+            last_error = plan.attempts[-1].error if plan.attempts else None
+            raise AllPathsFailed(
+                self.task, plan.request_id, plan.attempts, action.reason
+            ) from last_error
+        attempt = action.attempt
+        return RunResult(
+            output=action.output,
+            path=attempt.path,
+            request_id=plan.request_id,
+            score=attempt.score if attempt.score is not None else 0.0,
+            attempts=tuple(plan.attempts),
+            latency_ms=(self._clock() - plan.started_at) * 1000.0,
+        )
+
+    def _alert(self, alert: Alert) -> None:
+        if self._on_alert is None:
+            logger.warning("%s alert for task %r: %s", alert.kind, alert.task, alert.message)
+            return
+        try:
+            self._on_alert(alert)
+        except Exception:  # an alert hook must never fail the request
+            logger.exception("on_alert raised while handling a %s alert", alert.kind)
+
+    def _adopt(self, paths: Sequence[Path]) -> None:
+        for path in paths:
+            self._limiter.configure(path.name, path.rate_limit, path.max_in_flight)
+        self._store.ensure_paths(self.task, [p.name for p in paths])
+
+    def _posteriors(self) -> dict[str, PathPosterior]:
+        try:
+            self._known = self._store.posteriors(self.task)
+        except StoreError as exc:
+            logger.warning("routing from last known posteriors of %r: %s", self.task, exc)
+        return self._known
+
+    def _reset(self, reset: Reset) -> None:
+        try:
+            self._store.reset(
+                self.task,
+                reset.path,
+                keep_successes=reset.keep_successes,
+                keep_count=reset.keep_count,
+                seen_resets=reset.seen_resets,
+            )
+        except StoreError as exc:
+            logger.warning("change point on path %r not saved: %s", reset.path, exc)
+        else:
+            logger.info(
+                "path %r of task %r changed: restarted at its last %d scores",
+                reset.path,
+                self.task,
+                reset.keep_count,
+            )
+
+    def _record(self, outcome: Outcome) -> None:
+        try:
+            self._store.record(outcome)
+        except StoreError as exc:
+            self.unrecorded += 1
+            logger.warning("outcome of request %s not recorded: %s", outcome.request_id, exc)
+
+
+class _RealSleep:
+    """``time.sleep``, marked so async runs can await ``asyncio.sleep`` instead."""
+
+    def __call__(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def _replayed(result: RunResult) -> RunResult:
+    from dataclasses import replace
+
+    return replace(result, replayed=True)
+
+
+def _check_paths(paths: Sequence[PathLike]) -> tuple[Path, ...]:
+    if callable(paths) or isinstance(paths, str | bytes) or not isinstance(paths, Sequence):
+        raise ConfigError(
+            f"paths must be a list of callables or Path objects, got {type(paths).__name__}; "
+            "wrap a single path in a list: Router([extract], ...)"
+        )
+    if not paths:
+        raise ConfigError("paths is empty; give the router at least one path to call")
+    checked = tuple(Path.of(p) for p in paths)
+    names = [p.name for p in checked]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(
+            f"duplicate path names {duplicates}; give each path a distinct name with "
+            "Path(fn, name=...)"
+        )
+    return checked
+
+
+def _check_seed(seed: int | None) -> int | None:
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+    ):
+        raise ConfigError(f"seed must be a non-negative int or None, got {seed!r}")
+    return seed
+
+
+def _check_clock(clock: Clock | None) -> Clock | None:
+    if clock is not None and not callable(clock):
+        raise ConfigError(f"clock must be a zero-argument callable like time.time, got {clock!r}")
+    return clock
+
+
+def _check_sleep(sleep: Sleep | None, clock: Clock) -> Sleep:
+    if sleep is not None:
+        if not callable(sleep):
+            raise ConfigError(f"sleep must be callable with seconds, got {sleep!r}")
+        return sleep
+    clock_sleep = getattr(clock, "sleep", None)
+    return clock_sleep if callable(clock_sleep) else _RealSleep()
+
+
+def _check_retry(retry: Retry | None) -> Retry | None:
+    if retry is not None and not isinstance(retry, Retry):
+        raise ConfigError(f"retry must be a Retry(...) or None, got {retry!r}")
+    return retry
+
+
+def _check_deadline(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not deadline > 0:
+        raise ConfigError(f"deadline must be a positive number of seconds, got {deadline!r}")
+    return float(deadline)
+
+
+def _check_key(key: str) -> str:
+    if not isinstance(key, str) or not key or len(key) > 200:
+        raise ConfigError(f"idempotency_key must be a non-empty string (<= 200), got {key!r}")
+    return key
+
+
+def _classifier(classify: Classify | Classifier | None) -> Classifier:
+    if classify is None:
+        return Classifier()
+    if isinstance(classify, Classifier):
+        return classify
+    if not callable(classify):
+        raise ConfigError(f"classify must be callable (error -> ErrorClass | None): {classify!r}")
+    return Classifier(classify)
+
+
+def _rules(
+    fallback: bool,
+    deadline: float | None,
+    fallback_below: float | None,
+    escalation: Escalation | None,
+) -> RunRules:
+    _check_deadline(deadline)
+    if escalation is not None and not isinstance(escalation, Escalation):
+        raise ConfigError(f"escalation must be an Escalation(...), got {escalation!r}")
+    if fallback_below is not None and not (
+        isinstance(fallback_below, int | float) and 0.0 < fallback_below <= 1.0
+    ):
+        raise ConfigError(f"fallback_below must be a score in (0, 1], got {fallback_below!r}")
+    return RunRules(
+        fallback=bool(fallback),
+        fail_below=fallback_below,
+        escalate_below=escalation.below if escalation is not None else None,
+        can_escalate=escalation is not None,
+    )
+
+
+def _open(store: Store | str | None) -> tuple[Store, bool]:
+    if store is None or isinstance(store, str):
+        return open_store(store), True
+    if isinstance(store, Store):
+        return store, False
+    raise ConfigError(
+        f"store must be a Store, a store URL or None, got {type(store).__name__}; "
+        "e.g. store='sqlite:///routes.db' or store='memory://'"
+    )

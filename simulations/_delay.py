@@ -1,0 +1,178 @@
+"""Requests in flight: the simulator's clock, and feedback that arrives when calls finish.
+
+The simulator serves requests one at a time in arrival order. At 50 requests per
+second with one-second calls, fifty requests are in flight at once, and each one was
+routed without knowing how the previous fifty went. ``DelayedStore`` and
+``DelayedPolicy`` reproduce that: an outcome reaches the store (and a policy's own
+state) only when the simulated clock passes the moment its call finished.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from router import Choice, Policy
+from storage import Outcome, PathPosterior, Report, Store
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class SimClock:
+    """Simulated seconds. Unlike ``FakeClock`` it can be set back: the simulator moves it to
+    each request's arrival time, and the paths of that request advance it by their latency.
+
+    Example:
+        >>> clock = SimClock(10.0)
+        >>> clock.advance(2.0)
+        >>> clock.set(11.0)
+        >>> clock()
+        11.0
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move forward by ``seconds``."""
+        self.now += seconds
+
+    def set(self, now: float) -> None:
+        """Jump to ``now`` (forwards or back)."""
+        self.now = now
+
+
+class _Pending:
+    """A time-ordered queue of deferred calls."""
+
+    def __init__(self, clock: SimClock) -> None:
+        self._clock = clock
+        self._heap: list[tuple[float, int, Callable[[], Any]]] = []
+        self._order = itertools.count()
+
+    def defer(self, action: Callable[[], Any]) -> None:
+        heapq.heappush(self._heap, (self._clock(), next(self._order), action))
+
+    def release(self, *, everything: bool = False) -> None:
+        now = self._clock()
+        heap = self._heap
+        while heap and (everything or heap[0][0] <= now):
+            heapq.heappop(heap)[2]()
+
+
+class DelayedStore:
+    """A store whose ``record`` lands only when the simulated call has finished.
+
+    Example:
+        >>> from storage import MemoryStore
+        >>> clock = SimClock(0.0)
+        >>> store = DelayedStore(MemoryStore(), clock)
+        >>> clock.advance(1.5)  # the call took 1.5 s
+        >>> store.record(Outcome("r", 1, "t", "a", 1.0, created_at=0.0))
+        True
+        >>> clock.set(1.0)  # the next request arrives before that call finished
+        >>> store.posteriors("t")
+        {}
+    """
+
+    def __init__(self, inner: Store, clock: SimClock) -> None:
+        self.inner = inner
+        self._pending = _Pending(clock)
+
+    @property
+    def url(self) -> str:
+        """The wrapped store's URL."""
+        return self.inner.url
+
+    def ensure_paths(
+        self, task: str, paths: Sequence[str], prior: tuple[float, float] = (1.0, 1.0)
+    ) -> None:
+        """Immediate."""
+        self.inner.ensure_paths(task, paths, prior)
+
+    def posteriors(self, task: str) -> dict[str, PathPosterior]:
+        """What the store holds once every call finished by now has been recorded."""
+        self._pending.release()
+        return self.inner.posteriors(task)
+
+    def record(self, outcome: Outcome) -> bool:
+        """Deferred until the simulated clock passes the current time."""
+        self._pending.defer(lambda: self.inner.record(outcome))
+        return True
+
+    def record_many(self, outcomes: Iterable[Outcome]) -> int:
+        """Each deferred until the simulated clock passes the current time."""
+        batch = list(outcomes)
+        self._pending.defer(lambda: self.inner.record_many(batch))
+        return len(batch)
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else the wrapped store offers (pruning, exports) acts on all outcomes.
+        inner = self.__dict__.get("inner")
+        if inner is None:
+            raise AttributeError(name)
+        self.flush()
+        return getattr(inner, name)
+
+    def reset(
+        self, task: str, path: str, *, keep_successes: float, keep_count: int, seen_resets: int
+    ) -> bool:
+        """Immediate."""
+        return self.inner.reset(
+            task,
+            path,
+            keep_successes=keep_successes,
+            keep_count=keep_count,
+            seen_resets=seen_resets,
+        )
+
+    def report(self, task: str, request_id: str, score: float, at: float) -> Report:
+        """Immediate, after recording everything pending."""
+        self.flush()
+        return self.inner.report(task, request_id, score, at)
+
+    def outcomes(self, task: str) -> list[Outcome]:
+        """Everything, after recording everything pending."""
+        self.flush()
+        return self.inner.outcomes(task)
+
+    def flush(self) -> None:
+        """Record every pending outcome now."""
+        self._pending.release(everything=True)
+
+    def close(self) -> None:
+        """Record what is pending and close the wrapped store."""
+        self.flush()
+        self.inner.close()
+
+
+class DelayedPolicy:
+    """A policy whose ``observe`` calls arrive when the simulated call has finished."""
+
+    def __init__(self, inner: Policy, clock: SimClock) -> None:
+        self.inner = inner
+        self._pending = _Pending(clock)
+
+    def __repr__(self) -> str:
+        return repr(self.inner)
+
+    def choose(
+        self,
+        candidates: Sequence[str],
+        posteriors: Mapping[str, PathPosterior],
+        tick: int,
+        rng: np.random.Generator,
+    ) -> Choice:
+        """Deliver the observations due by now, then ask the wrapped policy."""
+        self._pending.release()
+        return self.inner.choose(candidates, posteriors, tick, rng)
+
+    def observe(self, path: str, score: float, tick: int, errored: bool = False) -> None:
+        """Deferred until the simulated clock passes the current time."""
+        self._pending.defer(lambda: self.inner.observe(path, score, tick, errored))

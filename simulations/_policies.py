@@ -1,0 +1,130 @@
+"""The policies a simulation compares, by name, and the oracle that knows the truth."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from bandits import ConfigError
+from router import (
+    UCB1,
+    AdaptiveThompson,
+    Choice,
+    DiscountedThompson,
+    EpsilonGreedy,
+    Policy,
+    RoundRobin,
+    SlidingWindowThompson,
+    StaticOrder,
+    Thompson,
+)
+from storage import PathPosterior
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from simulations._environment import Environment
+
+ORACLE = "oracle"
+
+_CLASSES: dict[str, tuple[Callable[..., Policy], dict[str, Any]]] = {
+    "router": (AdaptiveThompson, {}),
+    "static-chain": (StaticOrder, {}),
+    "round-robin": (RoundRobin, {}),
+    "epsilon-greedy": (EpsilonGreedy, {"epsilon": 0.1}),
+    "ucb1": (UCB1, {}),
+    "thompson": (Thompson, {}),
+    "discounted-ts": (DiscountedThompson, {"gamma": 0.995}),
+    "sliding-window-ts": (SlidingWindowThompson, {"window": 1000}),
+}
+
+POLICIES: dict[str, Callable[[], Policy]] = {
+    name: functools.partial(kind, **defaults) for name, (kind, defaults) in _CLASSES.items()
+}
+"""Every comparable policy with its default settings; ``router`` is the Router's default."""
+
+DESCRIPTIONS = {
+    "router": "the Router's default: Thompson sampling + change detection + availability",
+    "static-chain": "the hand-written chain: first path, next on failure",
+    "round-robin": "each request starts one path further along",
+    "epsilon-greedy": "best average first, a random order 10% of the time",
+    "ucb1": "UCB1 upper confidence bounds",
+    "thompson": "stationary Thompson sampling",
+    "discounted-ts": "discounted Thompson sampling, gamma = 0.995",
+    "sliding-window-ts": "sliding-window Thompson sampling, last 1000 scores",
+    ORACLE: "knows the true best path at every moment",
+}
+
+ALL_POLICIES = (*POLICIES, ORACLE)
+
+_SPEC = re.compile(r"^\s*([a-z0-9-]+)\s*(?:\((.*)\))?\s*$", re.DOTALL)
+
+
+def make_policy(spec: str) -> Policy:
+    """Build a policy from its name, optionally with settings: ``discounted-ts(gamma=0.95)``.
+
+    Example:
+        >>> make_policy("discounted-ts(gamma=0.9)")
+        DiscountedThompson(gamma=0.9)
+    """
+    name, settings = _parse(spec)
+    if name == ORACLE:
+        raise ConfigError("the oracle needs the scenario's ground truth; replay() builds it")
+    kind, defaults = _CLASSES[name]
+    try:
+        return kind(**{**defaults, **settings})
+    except TypeError as exc:
+        raise ConfigError(f"policy {spec!r}: {exc}") from exc
+
+
+def check_policies(specs: Sequence[str]) -> list[str]:
+    """Validate policy specs from the command line or an API call (each builds once)."""
+    for spec in specs:
+        if _parse(spec)[0] != ORACLE:
+            make_policy(spec)
+    return list(dict.fromkeys(specs))
+
+
+def _parse(spec: str) -> tuple[str, dict[str, Any]]:
+    match = _SPEC.match(spec)
+    if match is None or match.group(1) not in (*_CLASSES, ORACLE):
+        raise ConfigError(
+            f"unknown policies [{spec!r}]; choose from {', '.join(ALL_POLICIES)}, "
+            "optionally with settings, e.g. 'discounted-ts(gamma=0.95)'"
+        )
+    settings: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in (match.group(2) or "").split(","))):
+        key, sep, value = part.partition("=")
+        try:
+            if not sep:
+                raise ValueError(part)
+            settings[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError) as exc:
+            raise ConfigError(f"policy {spec!r}: settings are key=value, got {part!r}") from exc
+    return match.group(1), settings
+
+
+class Oracle:
+    """Ranks paths by their true expected score at the current request (simulation only)."""
+
+    def __init__(self, environment: Environment, current: Callable[[], int]) -> None:
+        self._expected = environment.expected
+        self._current = current
+
+    def choose(
+        self,
+        candidates: Sequence[str],
+        posteriors: Mapping[str, PathPosterior],
+        tick: int,
+        rng: np.random.Generator,
+    ) -> Choice:
+        """Best expected score first."""
+        index = self._current()
+        order = sorted(candidates, key=lambda name: -self._expected[name][index])
+        return Choice(order, {name: float(name == order[0]) for name in candidates})
+
+    def observe(self, path: str, score: float, tick: int, errored: bool = False) -> None:
+        """The oracle needs no feedback."""

@@ -1,0 +1,165 @@
+"""The ``outcome-router`` command line: simulate scenarios (more commands join later)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bandits import RouterError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``outcome-router`` and ``python -m simulations``.
+
+    Example:
+        >>> main(["simulate", "--list"])  # doctest: +ELLIPSIS
+        stationary ...
+        0
+    """
+    parser = argparse.ArgumentParser(
+        prog="outcome-router", description="Adaptive routing for LLM and agent workloads."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_simulate(
+        commands.add_parser(
+            "simulate",
+            help="replay a degradation scenario through the router and its baselines",
+            description="Replay a scenario through the real Router with every policy side by "
+            "side; print a table, write PNG plots and a JSON file of results.",
+        )
+    )
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except RouterError as exc:
+        print(f"outcome-router: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _add_simulate(parser: argparse.ArgumentParser) -> None:
+    from simulations._policies import ALL_POLICIES
+
+    parser.add_argument(
+        "scenario", nargs="?", help="a built-in scenario name (see --list) or a .toml/.yaml file"
+    )
+    parser.add_argument("--list", action="store_true", help="list the built-in scenarios")
+    parser.add_argument(
+        "--requests",
+        type=_at_least(10),
+        help="requests per run (default: the scenario's, 20,000 for the built-ins)",
+    )
+    parser.add_argument("--seeds", type=_at_least(1), default=5, help="seeds per policy (5)")
+    parser.add_argument(
+        "--rate", type=float, help="requests per simulated second (default: the scenario's)"
+    )
+    parser.add_argument(
+        "--policies",
+        nargs="+",
+        default=list(ALL_POLICIES),
+        metavar="POLICY",
+        help=f"policies to compare: {', '.join(ALL_POLICIES)}",
+    )
+    parser.add_argument(
+        "--store",
+        default="memory://",
+        help="store URL or SQLite file for the "
+        "router's own runs (baselines stay in memory); default memory://",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("simulation-output"),
+        help="directory for the PNG plots and the JSON results",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_at_least(1),
+        default=os.cpu_count() or 1,
+        help="replays run in parallel (default: one per CPU)",
+    )
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    parser.set_defaults(handler=_simulate)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from simulations._scenario import BUILTIN, load_scenario
+
+    if args.list or args.scenario is None:
+        for name in BUILTIN:
+            print(f"{name:<20}{load_scenario(name).description}")
+        return 0
+    from simulations._experiment import run_experiment
+    from simulations._table import format_table
+
+    scenario = load_scenario(args.scenario).with_options(requests=args.requests, rate=args.rate)
+    runs = args.seeds * (len(set(args.policies) | {"oracle"}))
+    print(
+        f"{scenario.name}: {scenario.description}\n{scenario.requests:,} requests at "
+        f"{scenario.rate:g}/s simulated, {args.seeds} seeds, {runs} replays",
+        file=sys.stderr,
+    )
+    started = time.perf_counter()
+    experiment = run_experiment(
+        scenario,
+        args.policies,
+        seeds=args.seeds,
+        jobs=args.jobs,
+        progress=_progress,
+        store_for={"router": args.store},
+        run_id=time.strftime("%Y%m%dT%H%M%S"),
+    )
+    elapsed = time.perf_counter() - started
+    total = scenario.requests * runs
+    print(f"\r{' ' * 79}\r{total:,} simulated requests in {elapsed:.1f} s", file=sys.stderr)
+    print(format_table(experiment))
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = args.out / f"{scenario.name}.json"
+    results.write_text(json.dumps(experiment.as_dict(), indent=2, default=_json_default))
+    print(f"\nresults: {results}")
+    if not args.no_plots:
+        from simulations._plots import plot_regret, plot_traffic
+
+        if "router" in experiment.policies:
+            print(f"traffic: {plot_traffic(experiment, args.out / f'{scenario.name}-traffic.png')}")
+        print(f"regret:  {plot_regret(experiment, args.out / f'{scenario.name}-regret.png')}")
+    if args.store != "memory://" and "router" in experiment.policies:
+        print(
+            f"store:   the router's outcomes are in {args.store} "
+            f"(tasks simulate/{scenario.name}/router/...)"
+        )
+    return 0
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    width = 30
+    filled = math.floor(width * done / total)
+    bar = "#" * filled + "-" * (width - filled)
+    print(
+        f"\r[{bar}] {done}/{total} replays ({label})".ljust(79), end="", file=sys.stderr, flush=True
+    )
+
+
+def _at_least(low: int):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    raise TypeError(f"not JSON serialisable: {value!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

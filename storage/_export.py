@@ -1,0 +1,546 @@
+"""pandas exports of a store: outcomes, posterior history, daily spend, per-path stats.
+
+Every function imports pandas (and, for SQL stores, SQLAlchemy) when called, so
+``import storage`` stays light. Frames have typed columns: ``category`` for names,
+``float64`` for scores, ``bool`` for ``errored``, ``Int64`` for token counts, and
+timestamps as ``datetime64[ns, UTC]``.
+
+SQL stores are read with SQLAlchemy Core through :attr:`SQLStore.engine` and
+streamed in chunks (server-side cursor on PostgreSQL), so millions of outcomes need
+not fit in memory at once. Any other store (``memory://``) is read through
+:meth:`Store.outcomes`, which needs a task.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from bandits import ConfigError
+from storage._daily import SECONDS_PER_DAY
+from storage._protocol import Store
+from storage._records import Outcome
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from storage._sql import SQLStore
+
+COLUMNS = (
+    "request_id",
+    "attempt",
+    "task",
+    "path",
+    "score",
+    "error_class",
+    "errored",
+    "latency_ms",
+    "propensity",
+    "customer",
+    "tokens_in",
+    "tokens_out",
+    "cost",
+    "created_at",
+    "reported_at",
+)
+_CATEGORIES = ("task", "path", "error_class", "customer")
+_FLOATS = ("score", "latency_ms", "propensity", "cost")
+_TOKENS = ("tokens_in", "tokens_out")
+_TIMES = ("created_at", "reported_at")
+DEFAULT_CHUNKSIZE = 100_000
+_UTC_NS: Final = "datetime64[ns, UTC]"
+
+
+@dataclass(frozen=True, slots=True)
+class _Filter:
+    """The rows an export keeps; times are seconds since the epoch (since <= t < until)."""
+
+    task: str | None
+    paths: tuple[str, ...] | None
+    since: float | None
+    until: float | None
+    customer: str | None
+
+    def keeps(self, row: Any) -> bool:
+        return (
+            (self.task is None or row.task == self.task)
+            and (self.paths is None or row.path in self.paths)
+            and (self.since is None or row.created_at >= self.since)
+            and (self.until is None or row.created_at < self.until)
+            and (self.customer is None or row.customer == self.customer)
+        )
+
+
+def outcomes_frame(
+    store: Store,
+    task: str | None = None,
+    *,
+    paths: Sequence[str] | None = None,
+    since: float | datetime.datetime | str | None = None,
+    until: float | datetime.datetime | str | None = None,
+    customer: str | None = None,
+) -> pd.DataFrame:
+    """Every stored outcome (one row per attempt) matching the filters, oldest first.
+
+    Rows are ordered by creation time, then insertion order.
+
+    Args:
+        store: any store; ``memory://`` and other non-SQL stores need ``task``.
+        task: keep only this task (``None``: every task of a SQL store).
+        paths: keep only these paths.
+        since: keep outcomes created at or after this time.
+        until: keep outcomes created before this time.
+        customer: keep only this customer's outcomes.
+
+    Returns:
+        A frame with the columns of :data:`COLUMNS` (``metadata`` is left out).
+
+    Example:
+        >>> from storage import MemoryStore, Outcome
+        >>> store = MemoryStore()
+        >>> _ = store.record(Outcome("r1", 1, "t", "a", score=1.0, created_at=0.0, tokens_in=5))
+        >>> frame = outcomes_frame(store, "t")
+        >>> frame[["path", "score", "tokens_in"]].to_dict("records")
+        [{'path': 'a', 'score': 1.0, 'tokens_in': 5}]
+        >>> str(frame["created_at"].dtype), str(frame["path"].dtype)
+        ('datetime64[ns, UTC]', 'category')
+    """
+    import pandas as pd
+
+    chunks = list(
+        iter_outcome_frames(store, task, paths=paths, since=since, until=until, customer=customer)
+    )
+    if len(chunks) == 1:
+        return chunks[0]
+    if not chunks:
+        return _frame([])
+    return _typed(pd.concat(chunks, ignore_index=True))
+
+
+def iter_outcome_frames(
+    store: Store,
+    task: str | None = None,
+    *,
+    paths: Sequence[str] | None = None,
+    since: float | datetime.datetime | str | None = None,
+    until: float | datetime.datetime | str | None = None,
+    customer: str | None = None,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+) -> Iterator[pd.DataFrame]:
+    """The outcomes of :func:`outcomes_frame` as frames of at most ``chunksize`` rows.
+
+    SQL stores stream rows from the database (a server-side cursor on PostgreSQL), so
+    memory stays bounded by ``chunksize``. Category columns hold each chunk's own
+    categories: ``pd.concat`` of the chunks gives the same values as
+    :func:`outcomes_frame`. Yields nothing when no outcome matches.
+
+    Example:
+        >>> from storage import MemoryStore, Outcome
+        >>> store = MemoryStore()
+        >>> for i in range(5):
+        ...     _ = store.record(Outcome(f"r{i}", 1, "t", "a", score=1.0, created_at=i))
+        >>> [len(chunk) for chunk in iter_outcome_frames(store, "t", chunksize=2)]
+        [2, 2, 1]
+    """
+    if chunksize < 1:
+        raise ConfigError(f"chunksize must be >= 1 (rows per frame), got {chunksize}")
+    keep = _Filter(
+        task,
+        None if paths is None else tuple(paths),
+        _seconds(since, "since"),
+        _seconds(until, "until"),
+        customer,
+    )
+    sql = _sql_store(store)
+    if sql is not None:
+        yield from _sql_chunks(sql, keep, chunksize)
+        return
+    if task is None:
+        raise ConfigError(
+            f"store {store.url} can only be exported one task at a time; pass task=..."
+        )
+    kept = sorted((o for o in store.outcomes(task) if keep.keeps(o)), key=_created)
+    rows = [tuple(getattr(outcome, name, None) for name in COLUMNS) for outcome in kept]
+    for start in range(0, len(rows), chunksize):
+        yield _frame(rows[start : start + chunksize])
+
+
+def posterior_history(store: Store, task: str, *, freq: str = "1h") -> pd.DataFrame:
+    """Each path's Beta posterior at the end of every ``freq`` interval, from the outcomes.
+
+    ``alpha = prior_alpha + cumsum(score)`` and ``beta = prior_beta + cumsum(1 - score)``
+    over the scored outcomes still stored (change-point resets and decay are not
+    replayed: this is the full-evidence posterior, like :attr:`PathPosterior.alpha`).
+
+    Returns:
+        Columns ``time`` (end of the interval, UTC), ``path``, ``alpha``, ``beta``,
+        ``n``, ``mean``, ``ci_low``, ``ci_high`` (95% equal-tailed), one row per path
+        and interval from the first outcome to the last.
+
+    Example:
+        >>> from storage import MemoryStore, Outcome
+        >>> store = MemoryStore()
+        >>> for i, s in enumerate([1.0, 0.0, 1.0]):
+        ...     _ = store.record(Outcome(f"r{i}", 1, "t", "a", score=s, created_at=i * 3600.0))
+        >>> posterior_history(store, "t")[["alpha", "beta", "n"]].values.tolist()
+        [[2.0, 1.0, 1.0], [2.0, 2.0, 2.0], [3.0, 2.0, 3.0]]
+    """
+    import pandas as pd
+    from scipy.stats import beta as beta_dist
+
+    columns = ["time", "path", "alpha", "beta", "n", "mean", "ci_low", "ci_high"]
+    frame = outcomes_frame(store, task)
+    frame = frame[frame["score"].notna()]
+    if frame.empty:
+        empty = pd.DataFrame({name: pd.Series(dtype=float) for name in columns})
+        empty["time"] = pd.Series(dtype=_UTC_NS)
+        empty["path"] = pd.Series(dtype="category")
+        empty["n"] = pd.Series(dtype="int64")
+        return empty
+    priors = store.posteriors(task)
+    start = frame["created_at"].min().floor(freq)
+    end = frame["created_at"].max().floor(freq)
+    bins = pd.date_range(start, end, freq=freq, tz="UTC")
+    parts = []
+    for path, rows in frame.groupby("path", observed=True):
+        binned = rows.set_index("created_at")["score"].resample(freq, origin=start)
+        sums = binned.sum().reindex(bins, fill_value=0.0).cumsum()
+        counts = binned.count().reindex(bins, fill_value=0).cumsum()
+        prior = priors.get(str(path))
+        alpha = (prior.prior_alpha if prior else 1.0) + sums
+        beta = (prior.prior_beta if prior else 1.0) + (counts - sums)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "time": bins + pd.tseries.frequencies.to_offset(freq),
+                    "path": str(path),
+                    "alpha": alpha.to_numpy(float),
+                    "beta": beta.to_numpy(float),
+                    "n": counts.to_numpy("int64"),
+                }
+            )
+        )
+    history = pd.concat(parts, ignore_index=True)
+    history["mean"] = history["alpha"] / (history["alpha"] + history["beta"])
+    history["ci_low"] = beta_dist.ppf(0.025, history["alpha"], history["beta"])
+    history["ci_high"] = beta_dist.ppf(0.975, history["alpha"], history["beta"])
+    history["time"] = history["time"].astype(_UTC_NS)
+    history["path"] = history["path"].astype("category")
+    return history.sort_values(["time", "path"], ignore_index=True)[columns]
+
+
+def daily_spend(store: Store, task: str | None = None) -> pd.DataFrame:
+    """Per UTC day, task and customer: requests, attempts, successes, tokens and cost.
+
+    ``successes`` sums the scores, ``requests`` counts distinct request ids. Outcomes
+    that ``prune`` folded away are still counted (from the store's daily aggregates)
+    on a row whose ``customer`` is missing and whose ``requests`` is ``<NA>``: the
+    aggregates keep neither.
+
+    Example:
+        >>> from storage import MemoryStore, Outcome
+        >>> store = MemoryStore()
+        >>> _ = store.record(Outcome("r1", 1, "t", "a", 1.0, created_at=0.0, cost=0.5,
+        ...                          customer="acme", tokens_in=3, tokens_out=4))
+        >>> row = daily_spend(store, "t").iloc[0]
+        >>> row["customer"], int(row["requests"]), int(row["tokens"]), float(row["cost"])
+        ('acme', 1, 7, 0.5)
+    """
+    import pandas as pd
+
+    sums = ["attempts", "successes", "errors", "tokens_in", "tokens_out", "cost"]
+    keys = ["day", "task", "customer"]
+    parts, requests = [], []
+    for chunk in iter_outcome_frames(store, task):
+        frame = pd.DataFrame(
+            {
+                "day": (chunk["created_at"].astype("int64") // 10**9) // int(SECONDS_PER_DAY),
+                "task": chunk["task"].astype(str),
+                "customer": chunk["customer"].astype(object).fillna(""),
+                "request_id": chunk["request_id"],
+                "attempts": 1,
+                "successes": chunk["score"].fillna(0.0),
+                "errors": chunk["errored"].astype("int64"),
+                "tokens_in": chunk["tokens_in"].fillna(0).astype("int64"),
+                "tokens_out": chunk["tokens_out"].fillna(0).astype("int64"),
+                "cost": chunk["cost"].fillna(0.0),
+            }
+        )
+        parts.append(frame.groupby(keys, as_index=False)[sums].sum())
+        requests.append(frame[[*keys, "request_id"]].drop_duplicates())
+    if parts:
+        live = pd.concat(parts).groupby(keys, as_index=False)[sums].sum()
+        counted = pd.concat(requests).drop_duplicates().groupby(keys).size()
+        live = live.merge(counted.rename("requests").reset_index(), on=keys)
+    else:
+        live = pd.DataFrame(columns=[*keys, "requests", *sums])
+    per_task_day: dict[tuple[str, int], list[float]] = {}
+    for row in live.groupby(["task", "day"], as_index=False)[sums].sum().to_dict("records"):
+        per_task_day[str(row["task"]), int(row["day"])] = [float(row[name]) for name in sums]
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in row.items()} for row in live.to_dict("records")
+    ]
+    records += _pruned(store, task, per_task_day, tuple(sums))
+    frame = pd.DataFrame(records, columns=[*keys, "requests", *sums])
+    frame["day"] = pd.to_datetime(
+        frame["day"].astype("float64") * SECONDS_PER_DAY, unit="s", utc=True
+    ).astype(_UTC_NS)
+    frame["customer"] = frame["customer"].where(frame["customer"].astype(bool), None)
+    for name in ("task", "customer"):
+        frame[name] = frame[name].astype(object).astype("category")
+    for name in ("requests", "attempts", "errors", "tokens_in", "tokens_out"):
+        frame[name] = pd.to_numeric(frame[name]).round().astype("Int64")
+    frame["tokens"] = frame["tokens_in"] + frame["tokens_out"]
+    frame["cost"] = frame["cost"].astype(float)
+    frame["successes"] = frame["successes"].astype(float)
+    order = [*keys, "requests", "attempts", "successes", "errors"]
+    frame = frame[[*order, "tokens_in", "tokens_out", "tokens", "cost"]]
+    return frame.sort_values(keys, ignore_index=True, na_position="last")
+
+
+def path_stats(store: Store, task: str) -> pd.DataFrame:
+    """Per-path table of ``task``: posterior, traffic share, success, cost, latency.
+
+    Columns: ``alpha``, ``beta``, ``mean``, ``ci_low``, ``ci_high`` (95% credible
+    interval), ``n`` (scored attempts), ``traffic_share`` (share of first attempts),
+    ``success_rate`` (mean score of stored outcomes), ``cost_per_success``,
+    ``latency_p50_ms`` and ``latency_p99_ms``; indexed by path.
+
+    Example:
+        >>> from storage import MemoryStore, Outcome
+        >>> store = MemoryStore()
+        >>> _ = store.record(Outcome("r1", 1, "t", "a", 1.0, created_at=0.0, cost=0.5))
+        >>> path_stats(store, "t").loc["a", ["success_rate", "cost_per_success"]].tolist()
+        [1.0, 0.5]
+    """
+    import numpy as np
+    import pandas as pd
+
+    posteriors = store.posteriors(task)
+    frame = outcomes_frame(store, task)
+    names = sorted(set(posteriors) | {str(p) for p in frame["path"].unique()})
+    firsts = frame.loc[frame["attempt"] == 1, "path"].astype(str).value_counts()
+    total_firsts = int(firsts.sum())
+    records = []
+    for name in names:
+        posterior = posteriors.get(name)
+        rows = frame[frame["path"] == name]
+        alpha, beta = (posterior.alpha, posterior.beta) if posterior else (1.0, 1.0)
+        from bandits import BetaPosterior
+
+        low, high = BetaPosterior(alpha, beta).credible_interval(0.95)
+        successes = float(rows["score"].sum())
+        cost = float(rows["cost"].sum())
+        latency = rows["latency_ms"].to_numpy(float)
+        records.append(
+            {
+                "path": name,
+                "alpha": alpha,
+                "beta": beta,
+                "mean": alpha / (alpha + beta),
+                "ci_low": low,
+                "ci_high": high,
+                "n": posterior.n if posterior else 0,
+                "traffic_share": int(firsts.get(name, 0)) / total_firsts if total_firsts else 0.0,
+                "success_rate": float(rows["score"].mean())
+                if rows["score"].notna().any()
+                else math.nan,
+                "cost_per_success": cost / successes if successes > 0 else math.nan,
+                "latency_p50_ms": float(np.percentile(latency, 50)) if latency.size else math.nan,
+                "latency_p99_ms": float(np.percentile(latency, 99)) if latency.size else math.nan,
+            }
+        )
+    columns = [
+        "path",
+        "alpha",
+        "beta",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "n",
+        "traffic_share",
+        "success_rate",
+        "cost_per_success",
+        "latency_p50_ms",
+        "latency_p99_ms",
+    ]
+    table = pd.DataFrame.from_records(records, columns=columns).set_index("path")
+    table["n"] = table["n"].astype("int64")
+    return table
+
+
+def store_tasks(store: Store) -> list[str]:
+    """Every task with outcomes or posteriors in a SQL store, sorted.
+
+    A ``memory://`` store does not list its tasks: this raises ConfigError for it.
+
+    Example:
+        >>> from storage import Outcome, open_store
+        >>> store = open_store("sqlite:///:memory:")
+        >>> _ = store.record(Outcome("r1", 1, "t", "a", 1.0, created_at=0.0))
+        >>> store_tasks(store)
+        ['t']
+    """
+    sql = _sql_store(store)
+    if sql is None:
+        raise ConfigError(f"store {store.url} does not list its tasks; name the task")
+    import sqlalchemy as sa
+
+    from storage._schema import daily, outcomes, posteriors
+    from storage._sqlite import READ_ONLY
+
+    query = sa.union(
+        sa.select(outcomes.c.task).distinct(),
+        sa.select(posteriors.c.task),
+        sa.select(daily.c.task),
+    )
+    with sql.engine.connect() as plain:
+        conn = plain.execution_options(**{READ_ONLY: True})
+        with conn.begin():
+            return sorted(str(name) for (name,) in conn.execute(query))
+
+
+def _sql_store(store: Store) -> SQLStore | None:
+    from storage._memory import MemoryStore
+
+    if isinstance(store, MemoryStore):
+        return None  # no need to load SQLAlchemy
+    from storage._sql import SQLStore
+
+    return store if isinstance(store, SQLStore) else None
+
+
+def _sql_chunks(store: SQLStore, keep: _Filter, chunksize: int) -> Iterator[pd.DataFrame]:
+    import sqlalchemy as sa
+
+    from storage._schema import outcomes
+    from storage._sqlite import READ_ONLY
+
+    query = sa.select(*(outcomes.c[name] for name in COLUMNS)).order_by(
+        outcomes.c.created_at, outcomes.c.id
+    )
+    if keep.task is not None:
+        query = query.where(outcomes.c.task == keep.task)
+    if keep.paths is not None:
+        query = query.where(outcomes.c.path.in_(keep.paths))
+    if keep.since is not None:
+        query = query.where(outcomes.c.created_at >= keep.since)
+    if keep.until is not None:
+        query = query.where(outcomes.c.created_at < keep.until)
+    if keep.customer is not None:
+        query = query.where(outcomes.c.customer == keep.customer)
+    with store.engine.connect() as plain:
+        # yield_per streams: a server-side cursor on PostgreSQL, fetchmany on SQLite.
+        conn = plain.execution_options(**{READ_ONLY: True}, yield_per=chunksize)
+        with conn.begin():
+            for rows in conn.execute(query).partitions():
+                yield _frame([tuple(row) for row in rows])
+
+
+def _created(outcome: Outcome) -> float:
+    return outcome.created_at
+
+
+def _frame(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
+    """Typed frame of raw outcome rows in :data:`COLUMNS` order."""
+    import pandas as pd
+
+    raw = pd.DataFrame.from_records(list(rows), columns=list(COLUMNS))
+    return _typed(raw)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    out["request_id"] = frame["request_id"].astype(str).to_numpy(object)
+    out["attempt"] = frame["attempt"].astype("int64").to_numpy()
+    for name in COLUMNS[2:]:
+        column = frame[name].reset_index(drop=True)
+        if name in _CATEGORIES:
+            out[name] = column.astype(object).where(column.notna(), None).astype("category")
+        elif name in _FLOATS:
+            out[name] = pd.to_numeric(column, errors="coerce").astype("float64")
+        elif name in _TOKENS:
+            out[name] = pd.to_numeric(column, errors="coerce").astype("Int64")
+        elif name == "errored":
+            out[name] = column.fillna(False).astype(bool)
+        elif name in _TIMES:
+            out[name] = _utc(column)
+    return out
+
+
+def _utc(column: pd.Series[Any]) -> pd.Series[Any]:
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        return column.astype(_UTC_NS)
+    seconds = pd.to_numeric(column, errors="coerce").astype("float64")
+    return pd.to_datetime(seconds, unit="s", utc=True).astype(_UTC_NS)
+
+
+def _seconds(value: float | datetime.datetime | str | None, name: str) -> float | None:
+    """Seconds since the epoch of a ``since`` / ``until`` argument."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a time, got {value!r}")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number of seconds, got {value!r}")
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = datetime.datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{name} must be ISO 8601 text such as '2026-01-01T00:00:00Z', got {value!r}"
+            ) from exc
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.UTC)
+        return value.timestamp()
+    raise ConfigError(
+        f"{name} must be seconds since the epoch, a datetime or ISO text, got {value!r}"
+    )
+
+
+def _add(totals: dict[Any, list[float]], key: Any, values: list[float]) -> None:
+    current = totals.get(key)
+    if current is None:
+        totals[key] = list(values)
+    else:
+        for i, value in enumerate(values):
+            current[i] += value
+
+
+def _pruned(
+    store: Store,
+    task: str | None,
+    live: dict[tuple[str, int], list[float]],
+    sums: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """Rows for outcomes that prune folded away: daily aggregates minus the live outcomes."""
+    aggregates = getattr(store, "daily_aggregates", None)
+    if aggregates is None:
+        return []
+    tasks = [task] if task is not None else store_tasks(store)
+    rows = []
+    for name in tasks:
+        folded: dict[int, list[float]] = {}
+        for agg in aggregates(name):
+            day = round((agg.day - datetime.date(1970, 1, 1)).days)
+            values = [agg.attempts, agg.successes, agg.errors, agg.tokens_in, agg.tokens_out]
+            _add(folded, day, [float(v) for v in (*values, agg.cost)])
+        for day, values in folded.items():
+            seen = live.get((name, day), [0.0] * len(sums))
+            if values[0] - seen[0] >= 1:  # attempts are whole numbers
+                rest = [a - b for a, b in zip(values, seen, strict=True)]
+                rows.append(
+                    {"day": day, "task": name, "customer": None, "requests": None}
+                    | dict(zip(sums, rest, strict=True))
+                )
+    return rows

@@ -1,0 +1,240 @@
+"""``memory://``: a pure in-process store (no SQL), the fastest; for tests and simulations."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from bandits import ConfigError
+from storage._daily import DailyTotals, day_of, fold
+from storage._errors import UnknownRequestError
+from storage._records import DailyAggregate, Outcome, PathPosterior, Report
+
+
+class _Row:
+    """A mutable posterior row; only touched under the store's lock."""
+
+    __slots__ = (
+        "alpha",
+        "base_alpha",
+        "base_beta",
+        "base_errors",
+        "base_n",
+        "beta",
+        "errors",
+        "n",
+        "prior_alpha",
+        "prior_beta",
+        "resets",
+        "snapshot_cache",
+        "updated_at",
+    )
+
+    def __init__(self, prior: tuple[float, float]) -> None:
+        self.alpha, self.beta = prior
+        self.prior_alpha, self.prior_beta = prior
+        self.base_alpha, self.base_beta = prior
+        self.n = self.base_n = self.resets = self.errors = self.base_errors = 0
+        self.updated_at: float | None = None
+        self.snapshot_cache: PathPosterior | None = None  # rebuilt only after a change
+
+    def snapshot(self, path: str) -> PathPosterior:
+        if self.snapshot_cache is not None:
+            return self.snapshot_cache
+        self.snapshot_cache = PathPosterior(
+            path,
+            self.alpha,
+            self.beta,
+            self.n,
+            self.prior_alpha,
+            self.prior_beta,
+            self.base_alpha,
+            self.base_beta,
+            self.base_n,
+            self.resets,
+            self.updated_at,
+            self.errors,
+            self.base_errors,
+        )
+        return self.snapshot_cache
+
+    def add(self, score: float, count: int, at: float, errors: int = 0) -> None:
+        self.alpha += score
+        self.beta += float(count) - score
+        self.n += count
+        self.errors += errors
+        self.updated_at = at
+        self.snapshot_cache = None
+
+
+class MemoryStore:
+    """Posteriors and outcomes in this process's memory; lost when it exits.
+
+    Outcomes are kept up to ``max_outcomes`` (oldest dropped first, posteriors keep
+    their counts, daily aggregates their sums), so a long-running process does not
+    grow without bound.
+
+    Example:
+        >>> store = MemoryStore()
+        >>> store.ensure_paths("t", ["a"])
+        >>> store.record(Outcome("r1", 1, "t", "a", score=1.0, created_at=0.0))
+        True
+        >>> store.posteriors("t")["a"].alpha
+        2.0
+    """
+
+    def __init__(self, *, max_outcomes: int = 100_000) -> None:
+        if max_outcomes < 1:
+            raise ConfigError(f"max_outcomes must be >= 1, got {max_outcomes}")
+        self._max_outcomes = max_outcomes
+        self._lock = threading.Lock()
+        self._tasks: dict[str, dict[str, _Row]] = {}
+        self._outcomes: OrderedDict[tuple[str, int], Outcome] = OrderedDict()
+        self._last_attempt: dict[str, int] = {}
+        self._folded: dict[tuple[str, str, int], DailyTotals] = {}
+
+    @property
+    def url(self) -> str:
+        """Always ``memory://``."""
+        return "memory://"
+
+    def ensure_paths(
+        self, task: str, paths: Sequence[str], prior: tuple[float, float] = (1.0, 1.0)
+    ) -> None:
+        """Create a posterior at ``prior`` for each path not seen before."""
+        with self._lock:
+            rows = self._tasks.setdefault(task, {})
+            for path in paths:
+                if path not in rows:
+                    rows[path] = _Row(prior)
+
+    def posteriors(self, task: str) -> dict[str, PathPosterior]:
+        """Snapshot of every path's posterior for ``task``."""
+        with self._lock:
+            rows = self._tasks.get(task, {})
+            return {path: row.snapshot(path) for path, row in rows.items()}
+
+    def record(self, outcome: Outcome) -> bool:
+        """Keep the outcome and add its score to the posterior; False if already kept."""
+        with self._lock:
+            return self._record(outcome)
+
+    def record_many(self, outcomes: Iterable[Outcome]) -> int:
+        """Record a batch under one lock, in (request_id, attempt) order; count the new ones.
+
+        Example:
+            >>> store = MemoryStore()
+            >>> batch = [Outcome(r, 1, "t", "a", 1.0, created_at=0.0) for r in ("x", "y", "x")]
+            >>> store.record_many(batch), store.posteriors("t")["a"].n
+            (2, 2)
+        """
+        batch = sorted(outcomes, key=lambda o: (o.request_id, o.attempt))
+        with self._lock:
+            return sum(self._record(outcome) for outcome in batch)
+
+    def reset(
+        self, task: str, path: str, *, keep_successes: float, keep_count: int, seen_resets: int
+    ) -> bool:
+        """Restart the path's recent evidence at the last ``keep_count`` scores."""
+        with self._lock:
+            row = self._tasks.get(task, {}).get(path)
+            if row is None or row.resets != seen_resets:
+                return False
+            row.base_alpha = row.alpha - keep_successes
+            row.base_beta = row.beta - (keep_count - keep_successes)
+            row.base_n = row.n - keep_count
+            row.base_errors = row.errors
+            row.resets += 1
+            row.snapshot_cache = None
+            return True
+
+    def report(self, task: str, request_id: str, score: float, at: float) -> Report:
+        """Set the score of the request's last attempt; the posterior moves by the difference."""
+        with self._lock:
+            attempt = self._last_attempt.get(request_id)
+            stored = self._outcomes.get((request_id, attempt)) if attempt else None
+            if stored is None or stored.task != task:
+                raise UnknownRequestError(
+                    f"no outcome of task {task!r} has request id {request_id!r}; report ids "
+                    "returned by Router.route() (RunResult.request_id) on the same store"
+                )
+            previous = stored.score
+            if previous != score:
+                row = self._row(task, stored.path)
+                if previous is None:
+                    row.add(score, 1, at)
+                else:
+                    row.add(score - previous, 0, at)
+                self._outcomes[(request_id, stored.attempt)] = replace(stored, score=score)
+            return Report(request_id, task, stored.path, stored.attempt, previous, score)
+
+    def outcomes(self, task: str) -> list[Outcome]:
+        """Kept outcomes of ``task``, oldest first."""
+        with self._lock:
+            return [o for o in self._outcomes.values() if o.task == task]
+
+    def prune(self, older_than: float) -> int:
+        """Drop outcomes created before ``older_than``; their sums stay in the daily aggregates.
+
+        Example:
+            >>> store = MemoryStore()
+            >>> store.record(Outcome("r", 1, "t", "a", 1.0, created_at=0.0))
+            True
+            >>> store.prune(older_than=1.0), store.outcomes("t")
+            (1, [])
+            >>> store.daily_aggregates("t")[0].scored
+            1
+        """
+        with self._lock:
+            old = [key for key, o in self._outcomes.items() if o.created_at < older_than]
+            for key in old:
+                self._forget(key)
+            return len(old)
+
+    def daily_aggregates(self, task: str) -> list[DailyAggregate]:
+        """Per-path, per-UTC-day sums of every outcome of ``task``, pruned or not."""
+        with self._lock:
+            totals = {(p, d): t for (k, p, d), t in self._folded.items() if k == task}
+            live = fold(o for o in self._outcomes.values() if o.task == task)
+        for (_, path, day), more in live.items():
+            totals[path, day] = totals[path, day].merged(more) if (path, day) in totals else more
+        return [totals[key].aggregate(*key) for key in sorted(totals, key=lambda k: (k[1], k[0]))]
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def _row(self, task: str, path: str) -> _Row:
+        rows = self._tasks.setdefault(task, {})
+        row = rows.get(path)
+        if row is None:
+            row = rows[path] = _Row((1.0, 1.0))
+        return row
+
+    def _record(self, outcome: Outcome) -> bool:
+        key = (outcome.request_id, outcome.attempt)
+        if key in self._outcomes:
+            return False
+        if outcome.score is not None:
+            self._row(outcome.task, outcome.path).add(
+                outcome.score, 1, outcome.created_at, int(outcome.errored)
+            )
+        self._outcomes[key] = outcome
+        if self._last_attempt.get(outcome.request_id, 0) < outcome.attempt:
+            self._last_attempt[outcome.request_id] = outcome.attempt
+        while len(self._outcomes) > self._max_outcomes:
+            self._forget(next(iter(self._outcomes)))
+        return True
+
+    def _forget(self, key: tuple[str, int]) -> None:
+        """Drop one kept outcome, folding it into the daily sums."""
+        outcome = self._outcomes.pop(key)
+        day = (outcome.task, outcome.path, day_of(outcome.created_at))
+        self._folded.setdefault(day, DailyTotals()).add(outcome)
+        request_id, attempt = key
+        if self._last_attempt.get(request_id) == attempt:
+            del self._last_attempt[request_id]
+            earlier = [a for a in range(attempt - 1, 0, -1) if (request_id, a) in self._outcomes]
+            if earlier:
+                self._last_attempt[request_id] = earlier[0]

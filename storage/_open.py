@@ -1,0 +1,111 @@
+"""``open_store(url)``: pick and open the right store for a URL or a file path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bandits import ConfigError
+from storage._memory import MemoryStore
+from storage._protocol import Store
+
+if TYPE_CHECKING:
+    from storage._sql import SQLStore
+
+DEFAULT_FILE = "outcome-router.db"
+ENV_VAR = "OUTCOME_ROUTER_DB"
+
+
+def default_store_url() -> str:
+    """The store used when none is given: ``$OUTCOME_ROUTER_DB``, else ``./outcome-router.db``.
+
+    Example:
+        >>> default_store_url().startswith(("sqlite:///", "memory://", "postgresql"))
+        True
+    """
+    return resolve_url(os.environ.get(ENV_VAR) or DEFAULT_FILE)
+
+
+def open_store(url: str | None = None) -> Store:
+    """Open (creating if needed) the store at ``url``.
+
+    Args:
+        url: ``memory://``; ``sqlite:///path.db`` or ``sqlite:///:memory:``;
+            ``postgresql+psycopg://user@host/db``; or a plain file path (SQLite).
+            ``None`` means :func:`default_store_url`.
+
+    Raises:
+        ConfigError: unsupported scheme or missing driver.
+        StoreUnavailableError: the database cannot be reached.
+        CorruptStoreError: the file or database is not an outcome-router store.
+        SchemaTooNewError: a newer outcome-router migrated the store.
+
+    Opening a SQL store that an older outcome-router wrote migrates it to this
+    version's schema first (see ``outcome-router db upgrade``).
+
+    Example:
+        >>> store = open_store("memory://")
+        >>> store.url
+        'memory://'
+    """
+    resolved = default_store_url() if url is None else resolve_url(url)
+    if resolved == "memory://":
+        return MemoryStore()
+    return open_sql_store(resolved)
+
+
+def open_sql_store(url: str) -> SQLStore:
+    """Open the SQLite or PostgreSQL store at a resolved ``url`` (see :func:`resolve_url`).
+
+    Example:
+        >>> open_sql_store("sqlite:///:memory:").found_revision is None  # a new store
+        True
+    """
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"unsupported store URL {url!r}; use memory://, sqlite:///path.db, "
+            "postgresql+psycopg://user@host/db, or a file path"
+        )
+    if scheme == "postgresql":
+        _require_psycopg()
+    from storage._sql import SQLStore
+
+    return SQLStore(url)
+
+
+def resolve_url(value: str) -> str:
+    """The store URL ``value`` means: URLs as they are, ``memory:`` spelled out, paths as SQLite.
+
+    Example:
+        >>> resolve_url("memory:"), resolve_url("sqlite:///:memory:")
+        ('memory://', 'sqlite:///:memory:')
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"a store URL must be a non-empty string, got {value!r}")
+    value = value.strip()
+    if value.rstrip("/") == "memory:":
+        return "memory://"
+    if "://" in value:
+        return value
+    return sqlite_file_url(value)
+
+
+def _require_psycopg() -> None:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            "PostgreSQL stores need psycopg 3: pip install 'outcome-router[postgres]'"
+        ) from exc
+
+
+def sqlite_file_url(path: str | os.PathLike[str]) -> str:
+    """``sqlite:///`` URL of a file path, made absolute so a later chdir does not move it.
+
+    Example:
+        >>> sqlite_file_url("/tmp/x.db")
+        'sqlite:////tmp/x.db'
+    """
+    return f"sqlite:///{Path(path).expanduser().resolve()}"

@@ -1,0 +1,74 @@
+"""The ``Store`` protocol: everything the router needs from persistence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+from storage._records import Outcome, PathPosterior, Report
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Posteriors and outcomes of every task; safe to share between threads.
+
+    Implementations: :class:`storage.MemoryStore` (``memory://``) and
+    :class:`storage.SQLStore` (SQLite, PostgreSQL), both from :func:`storage.open_store`.
+    """
+
+    @property
+    def url(self) -> str:
+        """Where the store lives, with any password hidden."""
+        ...
+
+    def ensure_paths(
+        self, task: str, paths: Sequence[str], prior: tuple[float, float] = (1.0, 1.0)
+    ) -> None:
+        """Create a posterior at ``prior`` for each path the store does not know yet."""
+        ...
+
+    def posteriors(self, task: str) -> dict[str, PathPosterior]:
+        """Current posterior of every known path of ``task``."""
+        ...
+
+    def record(self, outcome: Outcome) -> bool:
+        """Store one outcome and add its score to its path's posterior, atomically.
+
+        Returns False (and changes nothing) when that (request_id, attempt) is
+        already stored, so replaying an outcome never counts it twice.
+        """
+        ...
+
+    def record_many(self, outcomes: Iterable[Outcome]) -> int:
+        """Store a batch of outcomes and add their scores to the posteriors, atomically.
+
+        One transaction for the whole batch: all of it is stored or none. Outcomes
+        already stored, or repeated within the batch, are skipped and not counted, as
+        by :meth:`record`. The batch is stored in (request_id, attempt) order. Returns
+        how many outcomes were newly stored.
+        """
+        ...
+
+    def reset(
+        self, task: str, path: str, *, keep_successes: float, keep_count: int, seen_resets: int
+    ) -> bool:
+        """Restart the path's recent evidence at the last ``keep_count`` scores (a change point).
+
+        Moves the base so that ``keep_successes`` successes and ``keep_count -
+        keep_successes`` failures remain as recent evidence; the full sums are untouched.
+        Returns False (and changes nothing) if the path was reset since ``seen_resets``
+        was read, so concurrent detectors reset a path once.
+        """
+        ...
+
+    def report(self, task: str, request_id: str, score: float, at: float) -> Report:
+        """Set the score of the request's last attempt; idempotent. Raises UnknownRequestError."""
+        ...
+
+    def outcomes(self, task: str) -> list[Outcome]:
+        """Every stored outcome of ``task`` in insertion order (small stores and tests)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store must not be used afterwards."""
+        ...

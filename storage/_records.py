@@ -1,0 +1,163 @@
+"""Plain records that cross the store boundary."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bandits import BetaPosterior
+
+
+@dataclass(slots=True)  # not frozen: built on every attempt, and frozen init costs 3x
+class Outcome:
+    """One attempt of one request: which path ran, how it scored, what it cost.
+
+    ``score`` is ``None`` when the attempt could not be scored (the success function
+    raised or returned a non-score): such a row is kept for the record and leaves the
+    posterior untouched. ``errored`` marks an attempt whose call raised or timed out, so
+    there was no output to judge (it scores 0); the store counts these separately so a
+    policy can tell an unavailable path from a poor one.
+
+    Example:
+        >>> Outcome("r1", 1, "extract", "regex", score=1.0, created_at=0.0).is_scored
+        True
+    """
+
+    request_id: str
+    attempt: int
+    task: str
+    path: str
+    score: float | None
+    created_at: float
+    error_class: str | None = None
+    errored: bool = False
+    latency_ms: float = 0.0
+    propensity: float | None = None
+    customer: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost: float | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_scored(self) -> bool:
+        """True when the score updates the posterior."""
+        return self.score is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PathPosterior:
+    """A path's stored posterior: Beta(alpha, beta) including its prior, and n scored attempts.
+
+    ``alpha``, ``beta`` and ``n`` hold every score ever recorded, and ``errors`` the
+    attempts among them that raised (score 0, no output). A change-point reset moves
+    ``base_alpha``, ``base_beta``, ``base_n`` and ``base_errors`` instead of rewriting
+    the sums, so "since the last reset" is a subtraction; ``resets`` counts the resets.
+
+    Example:
+        >>> row = PathPosterior("a", alpha=3.0, beta=3.0, n=4, errors=1)
+        >>> row.posterior.mean, row.recent_successes, row.recent_failures
+        (0.5, 2.0, 2.0)
+        >>> row.quality_failures  # failures of outputs, errors left out
+        1.0
+    """
+
+    path: str
+    alpha: float
+    beta: float
+    n: int
+    prior_alpha: float = 1.0
+    prior_beta: float = 1.0
+    base_alpha: float | None = None
+    base_beta: float | None = None
+    base_n: int = 0
+    resets: int = 0
+    updated_at: float | None = None
+    errors: int = 0
+    base_errors: int = 0
+
+    def __post_init__(self) -> None:
+        if self.base_alpha is None:
+            object.__setattr__(self, "base_alpha", self.prior_alpha)
+        if self.base_beta is None:
+            object.__setattr__(self, "base_beta", self.prior_beta)
+
+    @property
+    def posterior(self) -> BetaPosterior:
+        """The Beta posterior over every recorded score."""
+        return BetaPosterior(self.alpha, self.beta)
+
+    @property
+    def recent_successes(self) -> float:
+        """Sum of scores since the last reset."""
+        return self.alpha - (self.base_alpha or 0.0)
+
+    @property
+    def recent_failures(self) -> float:
+        """Sum of (1 - score) since the last reset."""
+        return self.beta - (self.base_beta or 0.0)
+
+    @property
+    def recent_n(self) -> int:
+        """Scored attempts since the last reset."""
+        return self.n - self.base_n
+
+    @property
+    def recent_errors(self) -> int:
+        """Attempts that raised since the last reset."""
+        return self.errors - self.base_errors
+
+    @property
+    def quality_failures(self) -> float:
+        """Sum of (1 - score) over outputs since the last reset (errors left out)."""
+        return self.recent_failures - self.recent_errors
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What a delayed report changed: the scored attempt and its score before and after."""
+
+    request_id: str
+    task: str
+    path: str
+    attempt: int
+    previous_score: float | None
+    score: float
+
+    @property
+    def changed(self) -> bool:
+        """False when the report repeated the score already stored (a no-op)."""
+        return self.previous_score != self.score
+
+
+@dataclass(frozen=True, slots=True)
+class DailyAggregate:
+    """One path's attempts on one UTC day: what ``prune`` keeps of the outcomes it deletes.
+
+    ``attempts`` counts every outcome row (scored or not), ``scored`` those with a
+    score, ``successes`` sums the scores, ``errors`` counts attempts that raised.
+    ``cost`` and the token counts sum the known values (unknown ones count as 0).
+
+    Example:
+        >>> import datetime
+        >>> row = DailyAggregate("a", datetime.date(2026, 1, 1), 4, 4, 3.0, 1, 0.02, 10, 20)
+        >>> row.success_rate
+        0.75
+    """
+
+    path: str
+    day: datetime.date
+    attempts: int
+    scored: int
+    successes: float
+    errors: int
+    cost: float
+    tokens_in: int
+    tokens_out: int
+
+    @property
+    def success_rate(self) -> float | None:
+        """Mean score of the scored attempts; None when none was scored."""
+        return self.successes / self.scored if self.scored else None

@@ -1,0 +1,359 @@
+"""ResilientStore: keep routing and recording while the store is unreachable (degraded mode)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from bandits import ConfigError
+from storage._errors import StoreError, StoreUnavailableError, UnknownRequestError
+from storage._pending import with_outcomes, with_paths
+from storage._protocol import Store
+from storage._records import Outcome, PathPosterior, Report
+
+logger = logging.getLogger("outcome_router")
+
+_T = TypeVar("_T")
+_PathsCall = tuple[str, tuple[str, ...], tuple[float, float]]
+
+
+class ResilientStore:
+    """A :class:`storage.Store` that keeps working while the store behind it is unreachable.
+
+    While ``inner`` raises :class:`storage.StoreError` (server down, port closed, network
+    cut), ``posteriors()`` returns the last posteriors read plus the outcomes queued
+    since, and ``record()`` / ``record_many()`` queue outcomes in memory and return as if
+    stored, so routing never fails because of the store. The store is tried again at
+    most every ``retry_interval`` seconds (so a dead server does not cost a connection
+    attempt per request); on the first call that reaches it, or an explicit
+    :meth:`flush`, the queue is written with one ``record_many``. Outcomes are idempotent
+    by (request_id, attempt), so a flush that is retried after a failure that happened
+    past the commit counts nothing twice.
+
+    At most ``max_pending`` outcomes are queued: past that the oldest are dropped,
+    counted in :attr:`dropped` and logged as warnings on the ``outcome_router`` logger.
+    Queued outcomes live in this process only: they are lost if it exits before the
+    store comes back (:meth:`close` tries a last flush and logs what it could not write).
+
+    ``report()``, ``reset()`` and ``outcomes()`` still raise
+    :class:`storage.StoreUnavailableError` while the store is down (a report of an
+    outcome still queued is applied to the queue instead). Every other attribute of
+    ``inner`` (``prune``, ``daily_aggregates``, ...) is passed through as it is.
+    Safe to share between threads.
+
+    Example:
+        >>> from storage import MemoryStore
+        >>> store = ResilientStore(MemoryStore(), max_pending=1_000)
+        >>> store.record(Outcome("r1", 1, "t", "a", 1.0, created_at=0.0))
+        True
+        >>> store.posteriors("t")["a"].alpha, store.pending, store.dropped, store.degraded
+        (2.0, 0, 0, False)
+    """
+
+    def __init__(
+        self,
+        inner: Store,
+        *,
+        max_pending: int = 10_000,
+        retry_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+            raise ConfigError(f"max_pending must be an int >= 1, got {max_pending!r}")
+        if not (isinstance(retry_interval, int | float) and math.isfinite(retry_interval)):
+            raise ConfigError(f"retry_interval must be a number of seconds, got {retry_interval!r}")
+        if retry_interval < 0:
+            raise ConfigError(f"retry_interval must be >= 0 seconds, got {retry_interval!r}")
+        self._inner = inner
+        self._max_pending = max_pending
+        self._retry_interval = float(retry_interval)
+        self._clock = clock
+        self._lock = threading.Lock()  # guards the fields below; never held during I/O
+        self._flush_lock = threading.Lock()  # one flush at a time
+        self._pending: deque[Outcome] = deque()
+        self._pending_keys: set[tuple[str, int]] = set()
+        self._taken = 0  # outcomes ever taken off the left of _pending (stored or dropped)
+        self._paths: list[_PathsCall] = []  # ensure_paths calls to replay
+        self._known: dict[str, dict[str, PathPosterior]] = {}
+        self._down_since: float | None = None
+        self._retry_at = 0.0
+        self.dropped = 0
+        """Queued outcomes dropped (oldest first) because the queue was full."""
+
+    @property
+    def url(self) -> str:
+        """The inner store's URL."""
+        return self._inner.url
+
+    @property
+    def inner(self) -> Store:
+        """The wrapped store."""
+        return self._inner
+
+    @property
+    def pending(self) -> int:
+        """Outcomes queued and not yet written to the store."""
+        return len(self._pending)
+
+    @property
+    def degraded(self) -> bool:
+        """True from a failed store call until the next successful one."""
+        return self._down_since is not None
+
+    def ensure_paths(
+        self, task: str, paths: Sequence[str], prior: tuple[float, float] = (1.0, 1.0)
+    ) -> None:
+        """Create the posteriors in the store, or locally (replayed later) while it is down."""
+        if self._ready():
+            try:
+                self._inner.ensure_paths(task, paths, prior)
+            except StoreError as exc:
+                self._mark_down(exc)
+            else:
+                with self._lock:
+                    self._known[task] = with_paths(self._known.get(task, {}), paths, prior)
+                return
+        with self._lock:
+            self._paths.append((task, tuple(paths), prior))
+            self._known[task] = with_paths(self._known.get(task, {}), paths, prior)
+
+    def posteriors(self, task: str) -> dict[str, PathPosterior]:
+        """The store's posteriors, or the last ones read plus queued outcomes while it is down."""
+        if self._ready():
+            try:
+                rows = self._inner.posteriors(task)
+            except StoreError as exc:
+                self._mark_down(exc)
+            else:
+                with self._lock:
+                    self._known[task] = rows
+                    queued = [o for o in self._pending if o.task == task]
+                return with_outcomes(rows, queued) if queued else rows
+        with self._lock:
+            known = self._known.get(task, {})
+            queued = [o for o in self._pending if o.task == task]
+        return with_outcomes(known, queued)
+
+    def record(self, outcome: Outcome) -> bool:
+        """Store the outcome, or queue it while the store is down (then True unless queued)."""
+        if self._ready():
+            try:
+                return self._inner.record(outcome)
+            except StoreError as exc:
+                self._mark_down(exc)
+        return self._queue([outcome]) == 1
+
+    def record_many(self, outcomes: Iterable[Outcome]) -> int:
+        """Store the batch, or queue it while the store is down; count new (or newly queued)."""
+        batch = list(outcomes)
+        if self._ready():
+            try:
+                return self._inner.record_many(batch)
+            except StoreError as exc:
+                self._mark_down(exc)
+        return self._queue(batch)
+
+    def reset(
+        self, task: str, path: str, *, keep_successes: float, keep_count: int, seen_resets: int
+    ) -> bool:
+        """Reset the path in the store. Raises StoreUnavailableError while it is down."""
+        self._require_store()
+        return self._call(
+            lambda: self._inner.reset(
+                task,
+                path,
+                keep_successes=keep_successes,
+                keep_count=keep_count,
+                seen_resets=seen_resets,
+            )
+        )
+
+    def report(self, task: str, request_id: str, score: float, at: float) -> Report:
+        """Report to the store, or to the queued outcome while the store is down.
+
+        Raises:
+            UnknownRequestError: the store holds no such request.
+            StoreUnavailableError: the store is down and the request is not queued.
+        """
+        if not self._ready():
+            with self._lock:
+                queued = self._last_queued(task, request_id)
+                if queued is not None:
+                    index, stored = queued
+                    self._pending[index] = replace(stored, score=score)
+                    return Report(
+                        request_id, task, stored.path, stored.attempt, stored.score, score
+                    )
+            self._require_store()
+        return self._call(lambda: self._inner.report(task, request_id, score, at))
+
+    def outcomes(self, task: str) -> list[Outcome]:
+        """Stored outcomes, then queued ones. Raises StoreUnavailableError while it is down."""
+        self._require_store()
+        stored = self._call(lambda: self._inner.outcomes(task))
+        with self._lock:
+            return stored + [o for o in self._pending if o.task == task]
+
+    def flush(self) -> int:
+        """Write the queued outcomes now (whatever the retry interval); return how many were new.
+
+        Raises:
+            StoreError: the store is still unreachable; the outcomes stay queued.
+        """
+        with self._flush_lock:
+            with self._lock:
+                batch, start, paths = list(self._pending), self._taken, list(self._paths)
+            for task, names, prior in paths:
+                self._call(functools.partial(self._inner.ensure_paths, task, names, prior))
+            stored = self._call(lambda: self._write(batch)) if batch else 0
+            with self._lock:
+                for _ in range(start + len(batch) - self._taken):  # < 0 when others were dropped
+                    self._pending_keys.discard(_key(self._pending.popleft()))
+                    self._taken += 1
+                del self._paths[: len(paths)]
+                was_down, self._down_since = self._down_since, None
+            if was_down is not None:
+                logger.warning(
+                    "store %s is reachable again after %.1f s: wrote %d queued outcomes "
+                    "(%d new, %d dropped while it was down)",
+                    self.url,
+                    max(0.0, self._clock() - was_down),
+                    len(batch),
+                    stored,
+                    self.dropped,
+                )
+            return stored
+
+    def close(self) -> None:
+        """Try a last flush (logging what it could not write), then close the inner store."""
+        try:
+            self.flush()
+        except StoreError as exc:
+            logger.warning(
+                "closing store %s with %d queued outcomes not written: %s",
+                self.url,
+                self.pending,
+                exc,
+            )
+        finally:
+            self._inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not set yet (copy, pickle): do not recurse into _inner
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+    def __repr__(self) -> str:
+        return f"ResilientStore({self._inner!r}, pending={self.pending}, dropped={self.dropped})"
+
+    def _ready(self) -> bool:
+        """True when the store may be called now: not in back-off, and nothing left queued."""
+        if self._down_since is not None and self._clock() < self._retry_at:
+            return False
+        if not (self._pending or self._paths):
+            return True
+        try:
+            self.flush()
+        except StoreError:
+            return False
+        return True
+
+    def _require_store(self) -> None:
+        if not self._ready():
+            raise StoreUnavailableError(
+                f"store {self.url} is unreachable (retrying at most every "
+                f"{self._retry_interval:g} s; {self.pending} outcomes queued); try again later"
+            )
+
+    def _call(self, call: Callable[[], _T]) -> _T:
+        try:
+            return call()
+        except UnknownRequestError:
+            raise
+        except StoreError as exc:
+            self._mark_down(exc)
+            raise
+
+    def _mark_down(self, exc: StoreError) -> None:
+        now = self._clock()
+        with self._lock:
+            first = self._down_since is None
+            if first:
+                self._down_since = now
+            self._retry_at = now + self._retry_interval
+        if first:
+            logger.warning(
+                "store %s is unreachable, routing from the last known posteriors and queueing "
+                "up to %d outcomes: %s",
+                self.url,
+                self._max_pending,
+                exc,
+            )
+
+    def _queue(self, outcomes: Iterable[Outcome]) -> int:
+        with self._lock:
+            added = 0
+            for outcome in outcomes:
+                key = _key(outcome)
+                if key not in self._pending_keys:
+                    self._pending.append(outcome)
+                    self._pending_keys.add(key)
+                    added += 1
+            overflow = len(self._pending) - self._max_pending
+            for _ in range(overflow):
+                self._pending_keys.discard(_key(self._pending.popleft()))
+                self._taken += 1
+            before, self.dropped = self.dropped, self.dropped + max(overflow, 0)
+        if overflow > 0 and _magnitude(self.dropped) > _magnitude(before):
+            logger.warning(
+                "store %s is unreachable and %d outcomes are queued: dropped the oldest, "
+                "%d so far; raise max_pending to keep more",
+                self.url,
+                self._max_pending,
+                self.dropped,
+            )
+        return added
+
+    def _write(self, batch: list[Outcome]) -> int:
+        """record_many, or one by one when the batch holds an outcome the store rejects."""
+        try:
+            return self._inner.record_many(batch)
+        except StoreError:
+            raise
+        except Exception:  # e.g. metadata that is not JSON: drop that outcome, keep the rest
+            logger.exception("a queued batch was rejected; writing its outcomes one by one")
+        stored = 0
+        for outcome in batch:
+            try:
+                stored += self._inner.record(outcome)
+            except StoreError:
+                raise
+            except Exception:
+                logger.exception("dropped queued outcome %s: the store rejects it", _key(outcome))
+                with self._lock:
+                    self.dropped += 1
+        return stored
+
+    def _last_queued(self, task: str, request_id: str) -> tuple[int, Outcome] | None:
+        found = None
+        for index, outcome in enumerate(self._pending):
+            mine = outcome.request_id == request_id and outcome.task == task
+            if mine and (found is None or outcome.attempt > found[1].attempt):
+                found = (index, outcome)
+        return found
+
+
+def _key(outcome: Outcome) -> tuple[str, int]:
+    return (outcome.request_id, outcome.attempt)
+
+
+def _magnitude(count: int) -> int:
+    """Digits of ``count``: drops are logged at 1, 10, 100, ... so an outage cannot flood logs."""
+    return len(str(count)) if count else 0

@@ -1,0 +1,358 @@
+"""SQLStore: the SQLAlchemy Core store for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storage import _daily_sql
+from storage._errors import (
+    CorruptStoreError,
+    StoreError,
+    StoreUnavailableError,
+    UnknownRequestError,
+)
+from storage._migrate import ensure_schema
+from storage._records import DailyAggregate, Outcome, PathPosterior, Report
+from storage._schema import outcomes as outcome_rows
+from storage._sqlite import READ_ONLY, check_sqlite_file, create_sqlite_engine
+from storage._statements import INSERTED_FIELDS, OUTCOME_FIELDS, Statements
+
+_Key = tuple[str, str]
+
+
+class SQLStore:
+    """Posteriors and outcomes in SQLite or PostgreSQL, shared by every process that opens it.
+
+    Each outcome is inserted and its score added to the posterior in one transaction,
+    with an additive ``UPDATE ... SET alpha = alpha + :score`` (never read-modify-write),
+    so concurrent writers lose nothing. Open it with :func:`storage.open_store`.
+
+    Example:
+        >>> store = SQLStore("sqlite:///:memory:")
+        >>> store.ensure_paths("t", ["a"])
+        >>> store.record(Outcome("r1", 1, "t", "a", score=0.5, created_at=0.0))
+        True
+        >>> store.posteriors("t")["a"].alpha
+        1.5
+    """
+
+    def __init__(self, url: str | sa.URL) -> None:
+        parsed = sa.make_url(url)
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self._url = parsed
+        self._dialect = parsed.get_backend_name()
+        if self._dialect == "sqlite":
+            if parsed.database not in (None, "", ":memory:"):
+                check_sqlite_file(parsed.database)
+            self._engine = create_sqlite_engine(parsed)
+        else:
+            self._engine = sa.create_engine(parsed, pool_pre_ping=True)
+        in_memory = self._dialect == "sqlite" and parsed.database in (None, "", ":memory:")
+        # One shared SQLite connection must not run two transactions at once.
+        self._lock: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if in_memory else contextlib.nullcontext()
+        )
+        self._insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        dbapi = self._engine.dialect.loaded_dbapi
+        self._dbapi_errors = (dbapi.OperationalError, dbapi.DatabaseError)
+        # Programming and integrity errors are our bugs, not a corrupt store: let them through.
+        self._bug_errors = (
+            sa.exc.ProgrammingError,
+            sa.exc.IntegrityError,
+            dbapi.ProgrammingError,
+            dbapi.IntegrityError,
+        )
+        self._sql = Statements(self._engine.dialect, self._insert)
+        self._open()
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password hidden."""
+        return self._url.render_as_string(hide_password=True)
+
+    @property
+    def found_revision(self) -> str | None:
+        """The schema revision the store had when opened (None: it was new).
+
+        It differs from the current revision when opening migrated the store.
+        """
+        return self._found_revision
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine (for storage-layer extensions and tests)."""
+        return self._engine
+
+    def ensure_paths(
+        self, task: str, paths: Sequence[str], prior: tuple[float, float] = (1.0, 1.0)
+    ) -> None:
+        """Create a posterior at ``prior`` for each path the store does not know yet."""
+        statement = self._sql.insert_path
+        rows = [
+            statement.params(
+                {"task": task, "path": path, "prior_alpha": prior[0], "prior_beta": prior[1]}
+            )
+            for path in sorted(set(paths))  # one lock order: concurrent callers cannot deadlock
+        ]
+        if rows:
+            with self._cursor(write=True) as cursor:
+                cursor.executemany(statement.sql, rows)
+
+    def posteriors(self, task: str) -> dict[str, PathPosterior]:
+        """Current posterior of every known path of ``task``."""
+        statement = self._sql.read_posteriors
+        with self._cursor(write=False) as cursor:
+            cursor.execute(statement.sql, statement.params({"task": task}))
+            return {row[0]: PathPosterior(*row) for row in cursor.fetchall()}
+
+    def record(self, outcome: Outcome) -> bool:
+        """Insert the outcome and add its score to the posterior in one transaction."""
+        insert = self._sql.insert_outcome
+        with self._cursor(write=True) as cursor:
+            cursor.execute(insert.sql, insert.params(_values(outcome)))
+            if cursor.rowcount == 0:
+                return False
+            if outcome.score is not None:
+                self._add(
+                    cursor,
+                    outcome.task,
+                    outcome.path,
+                    score=outcome.score,
+                    count=1,
+                    at=outcome.created_at,
+                    errors=int(outcome.errored),
+                )
+        return True
+
+    def record_many(self, outcomes: Iterable[Outcome]) -> int:
+        """Record a batch in one transaction; return how many were new.
+
+        Outcomes already stored (or repeated within the batch) are skipped, and only the
+        rows actually inserted are added to the posteriors, one additive update per
+        (task, path). The batch is written in (request_id, attempt) order and the
+        posteriors in (task, path) order, so concurrent batches cannot deadlock.
+        """
+        batch = sorted(outcomes, key=lambda o: (o.request_id, o.attempt))
+        if not batch:
+            return 0
+        with self._cursor(write=True) as cursor:
+            inserted = self._insert_many(cursor, batch)
+            for (task, path), (score, count, errors, at) in sorted(_deltas(inserted).items()):
+                self._add(cursor, task, path, score=score, count=count, at=at, errors=errors)
+        return len(inserted)
+
+    def reset(
+        self, task: str, path: str, *, keep_successes: float, keep_count: int, seen_resets: int
+    ) -> bool:
+        """Restart the path's recent evidence at the last ``keep_count`` scores."""
+        statement = self._sql.reset
+        values = {
+            "task": task,
+            "path": path,
+            "seen_resets": seen_resets,
+            "keep_count": keep_count,
+            "keep_successes": keep_successes,
+            "keep_failures": keep_count - keep_successes,
+        }
+        with self._cursor(write=True) as cursor:
+            cursor.execute(statement.sql, statement.params(values))
+            return bool(cursor.rowcount == 1)
+
+    def report(self, task: str, request_id: str, score: float, at: float) -> Report:
+        """Set the score of the request's last attempt; the posterior moves by the difference."""
+        sql = self._sql
+        with self._cursor(write=True) as cursor:
+            cursor.execute(
+                sql.last_attempt.sql,
+                sql.last_attempt.params({"request_id": request_id, "task": task, "one": 1}),
+            )
+            row = cursor.fetchone()
+            if row is None:
+                raise UnknownRequestError(
+                    f"no outcome of task {task!r} has request id {request_id!r}; report ids "
+                    "returned by Router.route() (RunResult.request_id) on the same store"
+                )
+            outcome_id, path, attempt, previous = row
+            if previous != score:
+                cursor.execute(
+                    sql.set_score.sql,
+                    sql.set_score.params({"outcome_id": outcome_id, "score": score, "at": at}),
+                )
+                added, count = (score, 1) if previous is None else (score - previous, 0)
+                self._add(cursor, task, path, score=added, count=count, at=at)
+        return Report(request_id, task, path, attempt, previous, score)
+
+    def outcomes(self, task: str) -> list[Outcome]:
+        """Every stored outcome of ``task``, oldest first."""
+        columns = [outcome_rows.c[name] for name in OUTCOME_FIELDS]
+        query = (
+            sa.select(*columns, outcome_rows.c.metadata)
+            .where(outcome_rows.c.task == task)
+            .order_by(outcome_rows.c.id)
+        )
+        with self._read() as conn:
+            return [
+                Outcome(
+                    **dict(zip(OUTCOME_FIELDS, row[:-1], strict=True)),
+                    metadata=row[-1] or {},
+                )
+                for row in conn.execute(query)
+            ]
+
+    def prune(self, older_than: float) -> int:
+        """Delete outcomes created before ``older_than``, keeping their daily sums.
+
+        Posteriors are untouched (they are running sums), and :meth:`daily_aggregates`
+        returns the same rows before and after. A pruned outcome can no longer be
+        reported, and replaying it would record it again: keep outcomes for longer
+        than any report or replay can arrive. Returns the number of outcomes deleted.
+        """
+        with self._write() as conn:
+            return _daily_sql.prune(conn, older_than)
+
+    def daily_aggregates(self, task: str) -> list[DailyAggregate]:
+        """Per-path, per-UTC-day sums of every outcome of ``task``, pruned or not.
+
+        Sorted by day, then path. See :class:`storage.DailyAggregate`.
+        """
+        with self._read() as conn:
+            return _daily_sql.read_daily(conn, task)
+
+    def close(self) -> None:
+        """Dispose of the connection pool."""
+        self._engine.dispose()
+
+    def _add(
+        self,
+        cursor: Any,
+        task: str,
+        path: str,
+        *,
+        score: float,
+        count: int,
+        at: float,
+        errors: int = 0,
+    ) -> None:
+        """Atomic additive update of one posterior row, creating it at the default prior."""
+        sql = self._sql
+        values = {
+            "task": task,
+            "path": path,
+            "alpha_add": score,
+            "beta_add": count - score,
+            "n_add": count,
+            "errors_add": errors,
+            "at": at,
+        }
+        cursor.execute(sql.increment.sql, sql.increment.params(values))
+        if cursor.rowcount == 0:
+            prior = {"task": task, "path": path, "prior_alpha": 1.0, "prior_beta": 1.0}
+            cursor.execute(sql.insert_path.sql, sql.insert_path.params(prior))
+            cursor.execute(sql.increment.sql, sql.increment.params(values))
+
+    def _insert_many(self, cursor: Any, batch: list[Outcome]) -> list[tuple[Any, ...]]:
+        """Insert what is new; return (task, path, score, errored, created_at) of those rows."""
+        if self._dialect == "postgresql":
+            # psycopg pipelines executemany; a skipped duplicate returns an empty result.
+            statement = self._sql.insert_outcome_returning
+            params = [statement.params(_values(outcome)) for outcome in batch]
+            cursor.executemany(statement.sql, params, returning=True)
+            inserted = []
+            while True:
+                inserted.extend(cursor.fetchall())
+                if not cursor.nextset():
+                    return inserted
+        # SQLite runs in process: a statement per row costs microseconds, and rowcount
+        # says whether it inserted (sqlite3's executemany drops RETURNING rows).
+        insert = self._sql.insert_outcome
+        rows = []
+        for outcome in batch:
+            cursor.execute(insert.sql, insert.params(_values(outcome)))
+            if cursor.rowcount == 1:
+                rows.append(tuple(getattr(outcome, name) for name in INSERTED_FIELDS))
+        return rows
+
+    @contextlib.contextmanager
+    def _cursor(self, *, write: bool) -> Iterator[Any]:
+        """A DBAPI cursor from the pool, in a transaction committed on success."""
+        with self._lock, self._errors():
+            connection = self._engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                if write and self._dialect == "sqlite":
+                    cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cursor
+                except BaseException:
+                    connection.rollback()
+                    raise
+                connection.commit()
+            finally:
+                connection.close()
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self._lock, self._errors(), self._engine.connect() as plain:
+            conn = plain.execution_options(**{READ_ONLY: True})
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        with self._lock, self._errors(), self._engine.begin() as conn:  # SQLite: IMMEDIATE
+            yield conn
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (sa.exc.OperationalError, self._dbapi_errors[0]) as exc:
+            raise StoreUnavailableError(
+                f"store {self.url} is unreachable or busy ({_first_line(exc)}); check that the "
+                "database is running and the URL is right"
+            ) from exc
+        except (sa.exc.DatabaseError, self._dbapi_errors[1]) as exc:
+            if isinstance(exc, self._bug_errors):
+                raise
+            raise CorruptStoreError(
+                f"store {self.url} is not a usable outcome-router database "
+                f"({_first_line(exc)}); restore it from a backup or move it away"
+            ) from exc
+
+    def _open(self) -> None:
+        try:
+            with self._errors(), self._lock:
+                self._found_revision = ensure_schema(self._engine, self.url)
+        except StoreError:
+            self._engine.dispose()
+            raise
+
+
+def _values(outcome: Outcome) -> dict[str, Any]:
+    values = {name: getattr(outcome, name) for name in OUTCOME_FIELDS}
+    values["metadata"] = json.dumps(dict(outcome.metadata)) if outcome.metadata else None
+    return values
+
+
+def _deltas(inserted: Iterable[tuple[Any, ...]]) -> dict[_Key, tuple[float, int, int, float]]:
+    """Per-(task, path) (score sum, scored count, errors, latest time) of inserted rows."""
+    deltas: dict[_Key, tuple[float, int, int, float]] = {}
+    for task, path, score, errored, created_at in inserted:
+        if score is None:
+            continue  # kept for the record; the posterior is untouched
+        total, count, errors, at = deltas.get((task, path), (0.0, 0, 0, created_at))
+        deltas[task, path] = (total + score, count + 1, errors + int(errored), max(at, created_at))
+    return deltas
+
+
+def _first_line(exc: BaseException) -> str:
+    message = str(getattr(exc, "orig", None) or exc)
+    return message.strip().splitlines()[0] if message.strip() else type(exc).__name__

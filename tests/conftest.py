@@ -1,0 +1,81 @@
+"""Shared fixtures: every store backend, a fake clock, unique task names."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from router import FakeClock
+from storage import Store, open_store
+
+PG_URL = os.environ.get(
+    "OUTCOME_ROUTER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def postgres_url() -> str:
+    """The test PostgreSQL URL; skip (or fail in CI) when the server is not there."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(PG_URL)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:  # any failure to connect means "no server"
+        reason = (
+            f"PostgreSQL at {PG_URL} is not reachable ({type(exc).__name__}); "
+            "set OUTCOME_ROUTER_TEST_PG to a server to run these tests"
+        )
+        if IN_CI:
+            pytest.fail(f"CI needs PostgreSQL: {reason}")
+        pytest.skip(reason)
+    finally:
+        engine.dispose()
+    return PG_URL
+
+
+BACKENDS = ["memory", "sqlite-file", "sqlite-memory", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL of each backend."""
+    kind = request.param
+    if kind == "memory":
+        return "memory://"
+    if kind == "sqlite-file":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    if kind == "sqlite-memory":
+        return "sqlite:///:memory:"
+    return postgres_url()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """An open store of each backend (closed afterwards)."""
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def task() -> str:
+    """A task name no other test uses (PostgreSQL is shared between tests)."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake clock at 2026-01-01T00:00:00Z."""
+    return FakeClock(start=1_767_225_600.0)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_default_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes outcome-router.db into the repo: the default store goes to tmp_path."""
+    monkeypatch.setenv("OUTCOME_ROUTER_DB", str(tmp_path / "default.db"))

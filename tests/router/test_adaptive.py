@@ -1,0 +1,138 @@
+"""The default policy through the Router: outages, recoveries, drift, shared stores."""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Any
+
+from router import AdaptiveThompson, Path, Router
+from router._availability import Availability, State
+
+
+class Switchable:
+    """A path whose health the test flips: raising, or answering with a set quality."""
+
+    def __init__(self, name: str, quality: float, seed: int) -> None:
+        import numpy as np
+
+        self.name, self.quality, self.down = name, quality, False
+        self._rng = np.random.default_rng(seed)
+
+    def __call__(self, request: Any) -> bool:
+        if self.down:
+            raise ConnectionError(f"{self.name}: 503")
+        return bool(self._rng.random() < self.quality)
+
+
+def make_router(store: str = "memory://", seed: int = 0) -> tuple[Router, Switchable, Switchable]:
+    best, backup = Switchable("best", 0.95, seed), Switchable("backup", 0.85, seed + 1)
+    router = Router(
+        [Path(best, name="best"), Path(backup, name="backup")],
+        success_fn=lambda ok: ok,
+        task="t",
+        store=store,
+        seed=seed,
+    )
+    return router, best, backup
+
+
+def firsts(router: Router, count: int) -> list[str]:
+    return [router.route(i).attempts[0].path for i in range(count)]
+
+
+def test_an_outage_moves_traffic_in_a_few_requests_and_it_comes_back() -> None:
+    router, best, _ = make_router()
+    assert firsts(router, 400)[-100:].count("best") >= 85
+    best.down = True
+    during = firsts(router, 300)
+    assert during[:20].count("best") <= 6
+    assert during[-100:].count("best") <= 8  # only probes
+    assert isinstance(router.policy, AdaptiveThompson)
+    assert router.policy.down_paths() == ["best"]
+    best.down = False
+    after = firsts(router, 200)
+    assert after[-100:].count("best") >= 85
+    assert router.policy.down_paths() == []
+
+
+def test_errors_never_count_against_quality() -> None:
+    router, best, _ = make_router()
+    firsts(router, 300)
+    best.down = True
+    firsts(router, 300)
+    row = router.store.posteriors("t")["best"]
+    assert row.errors > 0
+    assert row.quality_failures < 0.2 * (row.recent_n - row.recent_errors)
+
+
+def test_a_silent_quality_drop_resets_the_path() -> None:
+    router, best, _ = make_router(seed=4)
+    firsts(router, 500)
+    best.quality = 0.5
+    after = firsts(router, 400)
+    assert router.store.posteriors("t")["best"].resets >= 1
+    assert after[-100:].count("backup") >= 80
+
+
+def test_routers_sharing_a_store_share_quality_changes(tmp_path: FsPath) -> None:
+    url = str(tmp_path / "shared.db")
+    first, best_a, _ = make_router(url, seed=1)
+    second, best_b, _ = make_router(url, seed=2)
+    for i in range(300):
+        (first if i % 2 else second).run(i)
+    best_a.quality = best_b.quality = 0.4
+    for i in range(400):
+        (first if i % 2 else second).run(i)
+    assert first.store.posteriors("t")["best"].resets >= 1
+    assert firsts(second, 100).count("backup") >= 80
+    first.close()
+    second.close()
+
+
+def test_availability_goes_down_probes_then_comes_back() -> None:
+    path = Availability(answered=300, tick=300, probe_every=8, max_probe_every=32)
+    tick = 300
+    while path.state is State.UP:
+        tick += 1
+        path.observe(False, tick, tick)
+    assert path.state is State.DOWN and not path.probe_due(tick)
+    tick += 8
+    assert path.probe_due(tick)
+    path.chosen(tick)
+    path.observe(False, tick, tick)  # the probe fails: the interval doubles
+    assert path.probe_every == 16 and not path.probe_due(tick + 15)
+    tick += 16
+    path.chosen(tick)
+    path.observe(True, tick, tick + 1)  # a probe answers, errors came just as fast
+    assert path.state is State.TRIAL or path.state is State.UP
+
+
+def test_slow_failures_need_a_trial_before_the_path_is_up() -> None:
+    path = Availability(answered=300, tick=300)
+    tick = 300
+    while path.state is State.UP:
+        path.observe(False, tick, tick + 20)  # each failure seen 20 ticks after planning
+        tick += 1
+    tick += 40
+    path.observe(True, tick, tick + 2)  # a probe answers after 2 ticks
+    assert path.state is State.TRIAL
+    tick += 2
+    for _ in range(4):  # trial calls go first until four are out
+        assert path.probe_due(tick)
+        path.chosen(tick)
+    assert not path.probe_due(tick)
+    for _ in range(4):
+        path.observe(True, tick, tick + 2)
+    assert path.state is State.UP
+    answered, failed = path.record()
+    assert failed == 0.0 and answered >= 300
+
+
+def test_stale_answers_from_before_the_outage_are_ignored() -> None:
+    path = Availability(answered=300, tick=300)
+    tick = 300
+    while path.state is State.UP:
+        path.observe(False, tick, tick)
+        tick += 1
+    path.observe(True, 250, tick)  # planned long before it went down
+    assert path.state is State.DOWN

@@ -1,0 +1,149 @@
+"""Async use, sync/async path mixing, and timeouts (real and simulated)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+
+from router import FakeClock, Path, PathTimeout, Router
+
+
+async def async_double(x: int) -> int:
+    await asyncio.sleep(0)
+    return 2 * x
+
+
+def sync_triple(x: int) -> int:
+    return 3 * x
+
+
+def test_arun_awaits_async_paths(task: str) -> None:
+    router = Router([async_double], lambda out: True, task=task, store="memory://")
+    assert asyncio.run(router.arun(4)) == 8
+
+
+def test_arun_runs_sync_paths_in_a_worker_thread(task: str) -> None:
+    seen: list[str] = []
+
+    def where(x: Any) -> str:
+        seen.append(threading.current_thread().name)
+        return "ok"
+
+    router = Router([where], lambda out: True, task=task, store="memory://")
+    result = asyncio.run(router.aroute(1))
+    assert result.output == "ok"
+    assert seen and seen[0] != threading.main_thread().name
+
+
+def test_run_calls_async_paths_from_sync_code(task: str) -> None:
+    router = Router([async_double], lambda out: True, task=task, store="memory://")
+    assert router.run(5) == 10
+    router.close()
+
+
+def test_async_fallback_and_learning(task: str) -> None:
+    async def broken(x: int) -> int:
+        raise ConnectionResetError("reset")
+
+    router = Router([broken, sync_triple], lambda out: True, task=task, store="memory://", seed=3)
+
+    async def many() -> list[int]:
+        return [await router.arun(i) for i in range(30)]
+
+    assert asyncio.run(many()) == [3 * i for i in range(30)]
+    assert router.stats().loc["broken", "alpha"] == 1.0
+
+
+def test_concurrent_async_runs_lose_no_outcome(task: str) -> None:
+    router = Router([async_double, sync_triple], lambda out: True, task=task, store="memory://")
+
+    async def burst() -> list[Any]:
+        return await asyncio.gather(*(router.aroute(i) for i in range(100)))
+
+    results = asyncio.run(burst())
+    assert len({r.request_id for r in results}) == 100
+    assert router.stats()["n"].sum() == 100
+
+
+def test_sync_path_past_its_timeout_fails_fast_and_falls_back(task: str) -> None:
+    release = threading.Event()
+
+    def hangs(x: Any) -> str:
+        release.wait(5)  # the test releases it; the router must not wait for it
+        return "late"
+
+    router = Router(
+        [Path(hangs, timeout=0.01), Path(sync_triple, name="backup")],
+        lambda out: True,
+        task=task,
+        store="memory://",
+        seed=0,
+    )
+    try:
+        results = [router.route(i) for i in range(6)]
+    finally:
+        release.set()
+    timed_out = [a for r in results for a in r.attempts if a.path == "hangs"]
+    assert timed_out, "seed 0 samples the hanging path first at least once"
+    assert all(a.error_class == "timeout" and isinstance(a.error, PathTimeout) for a in timed_out)
+    assert all(r.path == "backup" for r in results)
+    router.close()
+
+
+def test_async_path_past_its_timeout(task: str) -> None:
+    async def hangs(x: Any) -> str:
+        await asyncio.Event().wait()
+        return "never"
+
+    router = Router(
+        [Path(hangs, timeout=0.01)], lambda out: True, task=task, store="memory://", fallback=False
+    )
+    from router import AllPathsFailed
+
+    with pytest.raises(AllPathsFailed) as info:
+        asyncio.run(router.arun(1))
+    assert info.value.attempts[0].error_class == "timeout"
+    with pytest.raises(AllPathsFailed):
+        router.run(1)  # the sync entry point enforces it too
+    router.close()
+
+
+def test_simulated_latency_past_the_timeout_counts_as_a_timeout(task: str) -> None:
+    clock = FakeClock()
+
+    def slow(x: Any) -> str:
+        clock.advance(3.0)  # "takes" 3 s of simulated time
+        return "late"
+
+    router = Router(
+        [Path(slow, timeout=2.0), Path(sync_triple, name="fast")],
+        lambda out: True,
+        task=task,
+        store="memory://",
+        clock=clock,
+        seed=0,
+    )
+    results = [router.route(i) for i in range(10)]
+    slow_attempts = [a for r in results for a in r.attempts if a.path == "slow"]
+    assert slow_attempts and all(a.error_class == "timeout" for a in slow_attempts)
+    assert all(a.latency_ms == pytest.approx(3000.0) for a in slow_attempts)
+    assert all(r.path == "fast" for r in results)
+
+
+def test_callable_objects_and_async_callable_objects_are_paths(task: str) -> None:
+    class Model:
+        def __call__(self, x: int) -> int:
+            return x + 1
+
+    class AsyncModel:
+        async def __call__(self, x: int) -> int:
+            return x + 2
+
+    assert Path(Model()).name == "Model" and not Path(Model()).is_async
+    assert Path(AsyncModel()).is_async
+    router = Router([AsyncModel()], lambda out: True, task=task, store="memory://")
+    assert router.run(1) == 3
+    router.close()

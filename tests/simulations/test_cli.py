@@ -1,0 +1,79 @@
+"""The ``outcome-router simulate`` command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulations import BUILTIN
+from simulations.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_list_shows_each_scenario_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == list(BUILTIN)
+    assert all(len(line.split()) > 3 for line in lines)
+
+
+def test_simulate_prints_a_table_and_writes_plots_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "sim.db"
+    code = main(
+        [
+            "simulate",
+            "outage",
+            "--requests",
+            "400",
+            "--seeds",
+            "2",
+            "--jobs",
+            "1",
+            "--policies",
+            "router",
+            "static-chain",
+            "--store",
+            str(store),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "replays" in captured.err
+    lines = captured.out.splitlines()
+    assert lines[0].split()[:3] == ["policy", "success", "%"]
+    assert {line.split()[0] for line in lines[2:5]} == {"oracle", "router", "static-chain"}
+    for name in ("outage-traffic.png", "outage-regret.png"):
+        assert (tmp_path / "out" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    results = json.loads((tmp_path / "out" / "outage.json").read_text())
+    assert results["requests"] == 400 and results["seeds"] == 2
+    assert set(results["policies"]) == {"router", "static-chain", "oracle"}
+    assert store.exists()
+
+
+def test_bad_arguments_get_clear_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "no-such-scenario"]) == 2
+    assert "unknown scenario 'no-such-scenario'" in capsys.readouterr().err
+    assert main(["simulate", "outage", "--policies", "magic"]) == 2
+    assert "unknown policies ['magic']" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["simulate", "outage", "--requests", "3"])
+
+
+def test_python_dash_m_simulations_is_the_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "simulations", "simulate", "--list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "outage" in done.stdout

@@ -1,0 +1,112 @@
+"""The public surface: what each package exports, its docs, and a side-effect-free import."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGES = ["bandits", "storage", "router", "simulations"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """Ruff's RUF022 order: CONSTANTS, then Classes, then functions, each alphabetical."""
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_all_is_sorted_and_every_name_exists(name: str) -> None:
+    module = importlib.import_module(name)
+    assert module.__all__ == sorted(module.__all__, key=_isort_key)
+    for exported in module.__all__:
+        assert hasattr(module, exported), f"{name}.{exported}"
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_packages_ship_py_typed(name: str) -> None:
+    assert (ROOT / name / "py.typed").exists()
+
+
+def test_router_exports() -> None:
+    import router
+
+    assert {
+        "Router",
+        "Path",
+        "RunResult",
+        "FakeClock",
+        "RouterError",
+        "AllPathsFailed",
+        "ConfigError",
+        "InvalidScoreError",
+    } <= set(router.__all__)
+
+
+def _modules() -> list[str]:
+    names = []
+    for package in PACKAGES:
+        module = importlib.import_module(package)
+        names.append(package)
+        names += [
+            f"{package}.{m.name}"
+            for m in pkgutil.iter_modules(module.__path__)
+            if m.name != "__main__"
+        ]
+    return names
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_docstring_examples_run(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # examples may open the default store
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+def _public_callables() -> list[tuple[str, str]]:
+    found = []
+    for package in ("router", "bandits", "storage"):
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if callable(obj) and not (isinstance(obj, type) and issubclass(obj, BaseException)):
+                found.append((package, name))
+    return found
+
+
+@pytest.mark.parametrize(("package", "name"), _public_callables())
+def test_public_callables_have_docstrings(package: str, name: str) -> None:
+    obj = getattr(importlib.import_module(package), name)
+    assert (obj.__doc__ or "").strip(), f"{package}.{name} needs a docstring"
+
+
+def test_import_router_is_light_and_has_no_side_effects(tmp_path: Path) -> None:
+    code = (
+        "import sys, os, logging\n"
+        "before = set(os.listdir('.'))\n"
+        "import router\n"
+        "heavy = [m for m in ('numpy', 'scipy', 'pandas', 'sqlalchemy', 'litellm', 'asyncio',\n"
+        "         'matplotlib') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "assert set(os.listdir('.')) == before, 'import created files'\n"
+        "assert not logging.getLogger('outcome_router').handlers\n"
+        "assert not logging.getLogger().handlers\n"
+    )
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,27 @@
+"""The README's code works: its Python examples run and its two commands are one line each."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def test_first_two_bash_blocks_are_single_commands() -> None:
+    blocks = re.findall(r"```bash\n(.*?)```", README, re.S)
+    assert len(blocks) >= 2
+    main_job, tests = (b.strip() for b in blocks[:2])
+    assert "\n" not in main_job and "outcome-router simulate" in main_job
+    assert "\n" not in tests and "pytest" in tests
+
+
+@pytest.mark.parametrize("block", re.findall(r"```python\n(.*?)```", README, re.S))
+def test_python_examples_run(
+    block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out.strip()
