@@ -20,6 +20,8 @@ from router._baselines import (
     StaticOrder,
     Thompson,
 )
+from router._breaker import Breaker
+from router._budget import Budget, BudgetExceeded, Metered
 from router._clock import Clock, FakeClock
 from router._errors import (
     AllPathsFailed,
@@ -50,6 +52,9 @@ __all__ = [
     "Alert",
     "AllPathsFailed",
     "Attempt",
+    "Breaker",
+    "Budget",
+    "BudgetExceeded",
     "Choice",
     "Classifier",
     "Clock",
@@ -62,6 +67,7 @@ __all__ = [
     "FakeClock",
     "InvalidOutput",
     "InvalidScoreError",
+    "Metered",
     "Path",
     "PathTimeout",
     "Policy",

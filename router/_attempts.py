@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bandits import InvalidScoreError, RouterError
+from router._budget import Metered
 from router._calls import Called, timeout_error
 from router._clock import Clock
 from router._errors import ScoringError
@@ -39,6 +40,14 @@ class Judged:
     metadata: dict[str, Any] = field(default_factory=dict)
     broken: RouterError | None = None
     refused: bool = False
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost: float | None = None
+
+    @property
+    def tokens(self) -> int:
+        """Tokens the attempt used (unknown counts as 0)."""
+        return (self.tokens_in or 0) + (self.tokens_out or 0)
 
 
 class AttemptJudge:
@@ -77,14 +86,25 @@ class AttemptJudge:
         limit = action.timeout
         if error is None and limit is not None and latency_ms > limit * 1000.0:
             error = timeout_error(path, limit)  # the clock says it overran (simulated time)
-        output = called.output
-        if error is None and path.output is not None:
+        if error is not None:
+            return self._failed(action, latency_ms, error, self._classifier(error), True)
+        output, usage = called.output, Metered(None)
+        if isinstance(output, Metered):
+            output, usage = output.output, output
+        cost = usage.cost if usage.cost is not None else path.price
+        judged = self._answered(action, request_input, output, latency_ms)
+        judged.tokens_in, judged.tokens_out, judged.cost = usage.tokens_in, usage.tokens_out, cost
+        return judged
+
+    def _answered(
+        self, action: CallPath, request_input: Any, output: Any, latency_ms: float
+    ) -> Judged:
+        path = action.path
+        if path.output is not None:
             try:
                 output = validate_output(path.output, output)
             except InvalidOutput as exc:
                 return self._failed(action, latency_ms, exc, ErrorClass.INVALID_OUTPUT, False)
-        if error is not None:
-            return self._failed(action, latency_ms, error, self._classifier(error), True)
         try:
             score = self._scorer.score(request_input, output)
         except (InvalidScoreError, ScoringError) as exc:

@@ -109,23 +109,25 @@ class RunPlan:
         self._skipped = False  # that path was skipped without a call (rate limited)
         self._tries = 0  # calls of that path so far
         self._retry_wait: float | None = None  # set by allow_retry()
+        self._stopped: str | None = None  # set by stop(): why no further path is called
+        self.spent_cost = 0.0
+        self.spent_tokens = 0
 
     def next_action(self, now: float) -> Action:
         """What to do next at time ``now``; pure (reads the plan, changes nothing)."""
         if self._position < 0:  # nothing tried yet
-            first = self.ranking[0] if self.ranking else None
-            return (
-                self._conclude("no path is eligible")
-                if first is None
-                else self._call(first, now, 0.0)
-            )
+            reason = self._stopped or (None if self.ranking else "no path is eligible")
+            return self._conclude(reason) if reason else self._call(self.ranking[0], now, 0.0)
         last = self.attempts[-1] if self.attempts and not self._skipped else None
         if last is not None and last.ok:
             done = self._served(last)
             if done is not None:
                 return done
-        if self._past_deadline(now):
-            return self._conclude("the run's deadline passed")
+        halted = self._stopped or (
+            "the run's deadline passed" if self._past_deadline(now) else None
+        )
+        if halted is not None:
+            return self._conclude(halted)
         if last is not None and self._retry_wait is not None and self.fits(now + self._retry_wait):
             feedback = last.error if last.error_class in _REASKED else None
             return self._call(self.ranking[self._position], now, self._retry_wait, feedback)
@@ -164,6 +166,15 @@ class RunPlan:
     def allow_retry(self, wait: float | None) -> None:
         """Let the path just tried be called again after ``wait`` seconds (None: move on)."""
         self._retry_wait = wait
+
+    def stop(self, reason: str) -> None:
+        """Call no further path (an answered output may still be served)."""
+        self._stopped = reason
+
+    def spend(self, cost: float | None, tokens: int) -> None:
+        """Count one attempt's spending against the run."""
+        self.spent_cost += cost or 0.0
+        self.spent_tokens += tokens
 
     def is_last(self, path: Path) -> bool:
         """Is ``path`` the last one this run could try?"""

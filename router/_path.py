@@ -35,6 +35,9 @@ class Path:
             with ``feedback=<the error>`` as a keyword argument.
         rate_limit: ``RateLimit`` on calls of this path; a limited path is skipped.
         max_in_flight: most concurrent calls of this path in this process.
+        price: dollars per call, recorded as the cost of each answered attempt unless
+            the path returns ``Metered(..., cost=...)``; budgets' ``"cheapest"`` action
+            routes to the path with the lowest price.
 
     Example:
         >>> def regex_extract(text): return None
@@ -53,6 +56,7 @@ class Path:
     reask: bool = field(default=False, repr=False)
     rate_limit: RateLimit | None = field(default=None, repr=False)
     max_in_flight: int | None = field(default=None, repr=False)
+    price: float | None = field(default=None, repr=False)
     is_async: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -85,6 +89,15 @@ class Path:
             raise ConfigError(
                 f"max_in_flight of path {name!r} must be an int >= 1, got {self.max_in_flight!r}"
             )
+        if self.price is not None and (
+            isinstance(self.price, bool)
+            or not isinstance(self.price, int | float)
+            or not math.isfinite(self.price)
+            or self.price < 0
+        ):
+            raise ConfigError(
+                f"price of path {name!r} must be dollars per call >= 0, got {self.price!r}"
+            )
         if self.output is not None and not isinstance(self.output, type):
             raise ConfigError(
                 f"output of path {name!r} must be a pydantic model class, got {self.output!r}"
@@ -95,7 +108,7 @@ class Path:
         for flag in ("last_resort", "reask"):
             if getattr(self, flag):
                 settings.append(f"{flag}=True")
-        for option in ("retry", "output", "rate_limit", "max_in_flight"):
+        for option in ("retry", "output", "rate_limit", "max_in_flight", "price"):
             value = getattr(self, option)
             if value is not None:
                 shown = value.__name__ if isinstance(value, type) else repr(value)

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError, check_score
 from router._adaptive import AdaptiveThompson
-from router._attempts import AttemptJudge
+from router._attempts import AttemptJudge, Judged
+from router._breaker import Breaker, PathGate
+from router._budget import Budget, BudgetExceeded, BudgetKeeper
 from router._calls import Called, PathCaller
 from router._clock import Clock
 from router._errors import AllPathsFailed, RateLimitExceeded
@@ -77,6 +79,8 @@ class Router:
             customer=...)``; over it, ``RateLimitExceeded`` is raised.
         idempotency_window: seconds a result is replayed for a repeated
             ``idempotency_key``.
+        breaker: a :class:`Breaker` per path, shared through the store (default: none).
+        budget: a :class:`Budget` on tokens and cost per run, task-day and customer-day.
 
     Example:
         >>> def fast(text): return text.upper()
@@ -107,6 +111,8 @@ class Router:
         on_alert: AlertHandler | None = None,
         customer_limit: RateLimit | None = None,
         idempotency_window: float = 3600.0,
+        breaker: Breaker | None = None,
+        budget: Budget | None = None,
     ) -> None:
         import numpy as np
 
@@ -136,6 +142,17 @@ class Router:
             success_fn, _classifier(classify), _check_retry(retry), self._rng, self._clock
         )
         self._idempotency = IdempotencyCache(idempotency_window)
+        self._gate = PathGate(self._store, self.task, self._clock, breaker)
+        self._budget = (
+            None
+            if budget is None
+            else BudgetKeeper(budget, self._store, self.task, self._budget_alert)
+        )
+        if budget is not None and budget.when_exceeded == "escalate" and escalation is None:
+            raise ConfigError(
+                "Budget(when_exceeded='escalate') needs an escalation handler: "
+                "Router(..., escalation=Escalation(handler))"
+            )
         self._caller = PathCaller(self._clock)
         # Request ids: 16 random hex digits per router, then a counter (unique, cheap).
         self._id_prefix = os.urandom(8).hex()
@@ -174,6 +191,33 @@ class Router:
     def store(self) -> Store:
         """The store this router reads and writes."""
         return self._store
+
+    def disable_path(self, name: str) -> None:
+        """Kill switch: stop routing to ``name`` in every router on the store (within 1 s).
+
+        Example:
+            >>> def a(x): return "a"
+            >>> def b(x): return "b"
+            >>> router = Router([a, b], lambda out: True, store="memory://")
+            >>> router.disable_path("a")
+            >>> {router.run(i) for i in range(20)}
+            {'b'}
+        """
+        self._gate.set_mode(self._known_path(name), "disabled")
+
+    def enable_path(self, name: str) -> None:
+        """Undo :meth:`disable_path` or :meth:`force_path`: the policy decides again."""
+        self._gate.set_mode(self._known_path(name), "auto")
+
+    def force_path(self, name: str) -> None:
+        """Route every request to ``name`` first (in every router on the store), bypassing
+        the policy; other paths remain fallbacks only if ``name`` is the sole candidate."""
+        self._gate.set_mode(self._known_path(name), "forced")
+
+    def path_modes(self) -> dict[str, str]:
+        """Each path's mode in the store: ``auto``, ``disabled`` or ``forced``."""
+        states = self._gate.states()
+        return {name: states[name].mode if name in states else "auto" for name in self._by_name}
 
     def run(
         self,
@@ -359,40 +403,71 @@ class Router:
         now = self._clock()
         if customer is not None:
             self._admit(check_name("customer", customer), now)
+        limit = self._deadline if deadline is None else _check_deadline(deadline)
         posteriors = self._posteriors()
         tick = sum(row.n for row in posteriors.values())
-        learned, last_resorts = self._candidates(now)
+        learned, last_resorts, trial = self._candidates(now)
+        over = None if self._budget is None else self._budget.over(customer, now)
+        if over is not None:
+            learned, last_resorts = self._over_budget(over, learned, last_resorts)
         choice = (
             self.policy.choose(learned, posteriors, tick, self._rng) if learned else Choice([], {})
         )
         for reset in choice.resets:
             self._reset(reset)
+        order = list(choice.order)
+        if trial is not None and trial in order:  # the breaker's half-open trial goes first
+            order.remove(trial)
+            order.insert(0, trial)
         by_name = self._by_name
-        rules = self._rules
-        limit = self._deadline if deadline is None else _check_deadline(deadline)
-        if limit is not None:
-            rules = rules.until(now + limit)
-        return RunPlan(
+        rules = self._rules if limit is None else self._rules.until(now + limit)
+        plan = RunPlan(
             f"{self._id_prefix}{next(self._ids):016x}",
-            [by_name[name] for name in (*choice.order, *last_resorts)],
+            [by_name[name] for name in (*order, *last_resorts)],
             choice.propensities,
             rules,
             started_at=now,
             tick=tick,
         )
+        if over is not None and not learned and not last_resorts:  # "escalate"
+            plan.stop(f"the daily budget of {over} is spent")
+        return plan
 
-    def _candidates(self, now: float) -> tuple[list[str], list[str]]:
-        """The learned paths the policy may choose from, and the last resorts (in order)."""
-        learned: list[str] = []
-        last_resorts: list[str] = []
+    def _over_budget(
+        self, scope: str, learned: list[str], last_resorts: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """The candidates left when ``scope``'s daily budget is spent (or BudgetExceeded)."""
+        assert self._budget is not None
+        action = self._budget.budget.when_exceeded
+        if action == "escalate":
+            return [], []
+        priced = [n for n in (*learned, *last_resorts) if self._by_name[n].price is not None]
+        if action == "cheapest" and priced:
+            cheapest = min(priced, key=lambda n: self._by_name[n].price or 0.0)
+            return [cheapest], []
+        how = "" if action == "block" else " (no path has a price to pick the cheapest by)"
+        raise BudgetExceeded(
+            f"the daily budget of {scope} is spent{how}; raise Budget(...) limits or wait "
+            "for the next UTC day",
+            scope,
+        )
+
+    def _candidates(self, now: float) -> tuple[list[str], list[str], str | None]:
+        """The learned paths the policy may choose from, the last resorts (in order), and
+        the path whose half-open breaker trial this run makes."""
+        names: list[str] = []
         for path in self._paths:
             benched = self._benched.get(path.name)
             if benched is not None:
                 if benched > now:
                     continue
                 del self._benched[path.name]
-            (last_resorts if path.last_resort else learned).append(path.name)
-        return learned, last_resorts
+            names.append(path.name)
+        admitted, trial = self._gate.admit(names, now)
+        by_name = self._by_name
+        learned = [n for n in admitted if not by_name[n].last_resort]
+        last_resorts = [n for n in admitted if by_name[n].last_resort]
+        return learned, last_resorts, trial
 
     def _admit(self, customer: str, now: float) -> None:
         if self._customer_limit is None:
@@ -450,9 +525,13 @@ class Router:
                 latency_ms=judged.attempt.latency_ms,
                 propensity=plan.propensities.get(path.name),
                 customer=customer,
+                tokens_in=judged.tokens_in,
+                tokens_out=judged.tokens_out,
+                cost=judged.cost,
                 metadata=judged.metadata,
             )
         )
+        self._account(plan, path, judged, customer)
         if judged.broken is not None:
             broken = judged.broken
             raise type(broken)(
@@ -465,6 +544,29 @@ class Router:
             self._bench(path, judged.attempt.error)
         plan.observe(judged.attempt, judged.output)
         plan.allow_retry(self._judge.retry_wait(path, judged.attempt, plan.tries))
+
+    def _account(self, plan: RunPlan, path: Path, judged: Judged, customer: str | None) -> None:
+        """Breaker counts and spending of one attempt."""
+        now = self._clock()
+        failed = judged.errored and judged.attempt.error_class != "client_error"
+        self._gate.observe(path.name, failed, now)
+        if self._budget is None:
+            return
+        cost, tokens = judged.cost or 0.0, judged.tokens
+        plan.spend(cost, tokens)
+        self._budget.spend(customer, cost, tokens, now)
+        if self._budget.budget.run_spent(plan.spent_tokens, plan.spent_cost):
+            plan.stop("the run's budget is spent")
+
+    def _budget_alert(self, scope: str, message: str, share: float) -> None:
+        self._alert(Alert("budget", self.task, None, message, self._clock()))
+
+    def _known_path(self, name: str) -> str:
+        if name not in self._by_name:
+            raise ConfigError(
+                f"task {self.task!r} has no path {name!r}; its paths are {list(self._by_name)}"
+            )
+        return name
 
     def _bench(self, path: Path, error: BaseException | None) -> None:
         now = self._clock()

@@ -8,10 +8,21 @@ Example:
 """
 
 from router import FakeClock
+from simulations._analysis_plots import (
+    change_point_times,
+    plot_change_points,
+    plot_cost_per_success,
+    plot_latency_percentiles,
+    plot_path_dashboard,
+    plot_posteriors,
+    plot_rolling_success,
+    plot_traffic_share,
+)
 from simulations._delay import DelayedPolicy, DelayedStore, SimClock
 from simulations._environment import Environment, RateLimited, ServerError, SimOutput
 from simulations._policies import ALL_POLICIES, POLICIES, Oracle
 from simulations._replay import replay
+from simulations._sample import analysis_store
 from simulations._scenario import (
     BUILTIN,
     PathSpec,
@@ -35,7 +46,16 @@ __all__ = [
     "ServerError",
     "SimClock",
     "SimOutput",
+    "analysis_store",
     "builtin_scenarios",
+    "change_point_times",
     "load_scenario",
+    "plot_change_points",
+    "plot_cost_per_success",
+    "plot_latency_percentiles",
+    "plot_path_dashboard",
+    "plot_posteriors",
+    "plot_rolling_success",
+    "plot_traffic_share",
     "replay",
 ]

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bandits import RouterError
+from simulations._analysis_cli import add_analysis_commands
+from storage._cli import add_db_commands
+from storage._paths_cli import add_paths_commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "side; print a table, write PNG plots and a JSON file of results.",
         )
     )
+    add_analysis_commands(commands)
+    add_db_commands(commands)
+    add_paths_commands(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))

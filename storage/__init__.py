@@ -10,6 +10,7 @@ Example:
 from typing import TYPE_CHECKING
 
 from storage._batching import BatchingStore
+from storage._controls import MODES, PathState, Spend
 from storage._errors import (
     CorruptStoreError,
     SchemaTooNewError,
@@ -35,15 +36,18 @@ if TYPE_CHECKING:  # at run time SQLStore loads lazily (see __getattr__)
     from storage._sql import SQLStore as SQLStore
 
 __all__ = [
+    "MODES",
     "BatchingStore",
     "CorruptStoreError",
     "DailyAggregate",
     "MemoryStore",
     "Outcome",
     "PathPosterior",
+    "PathState",
     "Report",
     "ResilientStore",
     "SchemaTooNewError",
+    "Spend",
     "Store",
     "StoreError",
     "StoreUnavailableError",

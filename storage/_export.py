@@ -333,7 +333,7 @@ def path_stats(store: Store, task: str) -> pd.DataFrame:
 
         low, high = BetaPosterior(alpha, beta).credible_interval(0.95)
         successes = float(rows["score"].sum())
-        cost = float(rows["cost"].sum())
+        cost = float(rows["cost"].sum(min_count=1))  # NaN when no cost is known
         latency = rows["latency_ms"].to_numpy(float)
         records.append(
             {

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from bandits import ConfigError
+from storage._controls import MemoryControls
 from storage._daily import DailyTotals, day_of, fold
 from storage._errors import UnknownRequestError
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report
@@ -69,7 +70,7 @@ class _Row:
         self.snapshot_cache = None
 
 
-class MemoryStore:
+class MemoryStore(MemoryControls):
     """Posteriors and outcomes in this process's memory; lost when it exits.
 
     Outcomes are kept up to ``max_outcomes`` (oldest dropped first, posteriors keep
@@ -86,6 +87,7 @@ class MemoryStore:
     """
 
     def __init__(self, *, max_outcomes: int = 100_000) -> None:
+        super().__init__()  # path states and spending (kill switch, breakers, budgets)
         if max_outcomes < 1:
             raise ConfigError(f"max_outcomes must be >= 1, got {max_outcomes}")
         self._max_outcomes = max_outcomes

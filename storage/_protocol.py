@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
+from storage._controls import PathState, Spend
 from storage._records import Outcome, PathPosterior, Report
 
 
@@ -67,6 +68,34 @@ class Store(Protocol):
 
     def outcomes(self, task: str) -> list[Outcome]:
         """Every stored outcome of ``task`` in insertion order (small stores and tests)."""
+        ...
+
+    def path_states(self, task: str) -> dict[str, PathState]:
+        """Operator mode and circuit-breaker state of every path of ``task`` that has one."""
+        ...
+
+    def set_path_mode(self, task: str, path: str, mode: str, at: float) -> None:
+        """Set a path's mode: ``auto``, ``disabled`` (kill switch) or ``forced``."""
+        ...
+
+    def count_failure(self, task: str, path: str, at: float, threshold: int) -> PathState:
+        """One more consecutive failure; the breaker opens (again) when it reaches threshold."""
+        ...
+
+    def count_success(self, task: str, path: str, at: float) -> None:
+        """The path answered: close its breaker and clear its failure count."""
+        ...
+
+    def claim_trial(self, task: str, path: str, at: float, recovery: float) -> bool:
+        """Claim the half-open trial call of an open breaker; True for one claimant only."""
+        ...
+
+    def add_spend(self, scope: str, day: int, tokens: int, cost: float) -> Spend:
+        """Add to a scope's spending of a UTC day atomically; returns the new totals."""
+        ...
+
+    def spend(self, scope: str, day: int) -> Spend:
+        """A scope's spending of a UTC day."""
         ...
 
     def close(self) -> None:

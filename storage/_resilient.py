@@ -28,11 +28,13 @@ class ResilientStore:
     """A :class:`storage.Store` that keeps working while the store behind it is unreachable.
 
     While ``inner`` raises :class:`storage.StoreError` (server down, port closed, network
-    cut), ``posteriors()`` returns the last posteriors read plus the outcomes queued
-    since, and ``record()`` / ``record_many()`` queue outcomes in memory and return as if
-    stored, so routing never fails because of the store. The store is tried again at
-    most every ``retry_interval`` seconds (so a dead server does not cost a connection
-    attempt per request); on the first call that reaches it, or an explicit
+    cut), ``posteriors()`` returns the last posteriors read plus this process's outcomes
+    stored or queued since, and ``record()`` / ``record_many()`` queue outcomes in memory
+    and return as if stored, so routing never fails because of the store. (The local
+    view is approximate: a read racing a write in another thread may count that outcome
+    twice until the store is back; the store itself never counts it twice.) The store is
+    tried again at most every ``retry_interval`` seconds (so a dead server does not cost
+    a connection attempt per request); on the first call that reaches it, or an explicit
     :meth:`flush`, the queue is written with one ``record_many``. Outcomes are idempotent
     by (request_id, attempt), so a flush that is retried after a failure that happened
     past the commit counts nothing twice.
@@ -145,9 +147,13 @@ class ResilientStore:
         """Store the outcome, or queue it while the store is down (then True unless queued)."""
         if self._ready():
             try:
-                return self._inner.record(outcome)
+                stored = self._inner.record(outcome)
             except StoreError as exc:
                 self._mark_down(exc)
+            else:
+                if stored:
+                    self._remember([outcome])
+                return stored
         return self._queue([outcome]) == 1
 
     def record_many(self, outcomes: Iterable[Outcome]) -> int:
@@ -155,9 +161,13 @@ class ResilientStore:
         batch = list(outcomes)
         if self._ready():
             try:
-                return self._inner.record_many(batch)
+                stored = self._inner.record_many(batch)
             except StoreError as exc:
                 self._mark_down(exc)
+            else:
+                if stored == len({_key(o) for o in batch}):  # else: which ones is unknown
+                    self._remember(batch)
+                return stored
         return self._queue(batch)
 
     def reset(
@@ -340,6 +350,14 @@ class ResilientStore:
                 with self._lock:
                     self.dropped += 1
         return stored
+
+    def _remember(self, stored: list[Outcome]) -> None:
+        """Add newly stored outcomes to the last posteriors read, should the store go down next."""
+        with self._lock:
+            for task in {o.task for o in stored} & self._known.keys():
+                self._known[task] = with_outcomes(
+                    self._known[task], (o for o in stored if o.task == task)
+                )
 
     def _last_queued(self, task: str, request_id: str) -> tuple[int, Outcome] | None:
         found = None

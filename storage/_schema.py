@@ -82,3 +82,26 @@ daily = sa.Table(
     sa.Column("tokens_in", sa.BigInteger, nullable=False),
     sa.Column("tokens_out", sa.BigInteger, nullable=False),
 )
+
+# Operator modes (kill switch) and circuit-breaker counters, per (task, path).
+path_state = sa.Table(
+    "path_state",
+    metadata,
+    sa.Column("task", sa.String(NAME_LENGTH), primary_key=True),
+    sa.Column("path", sa.String(NAME_LENGTH), primary_key=True),
+    sa.Column("mode", sa.String(16), nullable=False),  # auto | disabled | forced
+    sa.Column("failures", sa.Integer, nullable=False),  # consecutive failed calls
+    sa.Column("opened_at", sa.Double, nullable=True),  # breaker open since (NULL: closed)
+    sa.Column("trial_at", sa.Double, nullable=True),  # half-open trial claimed at
+    sa.Column("updated_at", sa.Double, nullable=True),
+)
+
+# Tokens and dollars per scope ("task:<t>", "customer:<t>:<c>") per UTC day (budgets).
+spend = sa.Table(
+    "spend",
+    metadata,
+    sa.Column("scope", sa.String(2 * NAME_LENGTH + 16), primary_key=True),
+    sa.Column("day", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("tokens", sa.BigInteger, nullable=False),
+    sa.Column("cost", sa.Double, nullable=False),
+)

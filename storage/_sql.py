@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from storage import _daily_sql
+from storage import _controls_sql, _daily_sql
+from storage._controls import PathState, Spend, check_mode
 from storage._errors import (
     CorruptStoreError,
     StoreError,
@@ -225,6 +226,42 @@ class SQLStore:
         """
         with self._read() as conn:
             return _daily_sql.read_daily(conn, task)
+
+    def path_states(self, task: str) -> dict[str, PathState]:
+        """Mode and breaker state of every path of ``task`` that has one."""
+        with self._read() as conn:
+            return _controls_sql.path_states(conn, task)
+
+    def set_path_mode(self, task: str, path: str, mode: str, at: float) -> None:
+        """Set a path's operator mode (``auto``, ``disabled`` or ``forced``)."""
+        check_mode(mode)
+        with self._write() as conn:
+            _controls_sql.set_path_mode(conn, task, path, mode, at)
+
+    def count_failure(self, task: str, path: str, at: float, threshold: int) -> PathState:
+        """One more consecutive failure of the path; the breaker opens at ``threshold``."""
+        with self._write() as conn:
+            return _controls_sql.count_failure(conn, task, path, at, threshold)
+
+    def count_success(self, task: str, path: str, at: float) -> None:
+        """The path answered: close its breaker and clear its failure count."""
+        with self._write() as conn:
+            _controls_sql.count_success(conn, task, path, at)
+
+    def claim_trial(self, task: str, path: str, at: float, recovery: float) -> bool:
+        """Claim the half-open trial of an open breaker; True for one router only."""
+        with self._write() as conn:
+            return _controls_sql.claim_trial(conn, task, path, at, recovery)
+
+    def add_spend(self, scope: str, day: int, tokens: int, cost: float) -> Spend:
+        """Add to a scope's spending of ``day`` atomically; returns the new totals."""
+        with self._write() as conn:
+            return _controls_sql.add_spend(conn, scope, day, tokens, cost)
+
+    def spend(self, scope: str, day: int) -> Spend:
+        """A scope's spending of ``day``."""
+        with self._read() as conn:
+            return _controls_sql.read_spend(conn, scope, day)
 
     def close(self) -> None:
         """Dispose of the connection pool."""

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from bandits import ConfigError
 from router import FakeClock, Router
 from storage import (
+    BatchingStore,
     MemoryStore,
     Outcome,
     ResilientStore,
@@ -52,7 +53,9 @@ def proxied_url(fresh_pg_url: str, proxy: TcpProxy) -> str:
 @pytest.fixture
 def resilient(proxied_url: str, clock: FakeClock) -> Iterator[ResilientStore]:
     """A ResilientStore over PostgreSQL through the proxy, retrying every RETRY fake seconds."""
-    store = ResilientStore(SQLStore(proxied_url), max_pending=100, retry_interval=RETRY, clock=clock)
+    store = ResilientStore(
+        SQLStore(proxied_url), max_pending=100, retry_interval=RETRY, clock=clock
+    )
     yield store
     store.close()
 
@@ -140,7 +143,9 @@ def test_drops_are_logged_at_each_power_of_ten(
             store.record(make(task, i))
     drops = [r for r in caplog.records if "dropped the oldest" in r.getMessage()]
     assert store.dropped == 110
-    assert [r.getMessage().split(", ")[1] for r in drops] == ["100 so far; raise max_pending to keep more"]
+    assert [r.getMessage().split(", ")[1] for r in drops] == [
+        "100 so far; raise max_pending to keep more"
+    ]
     proxy.start()
     store.close()
 
@@ -205,21 +210,22 @@ def test_threads_recording_through_an_outage_lose_nothing(
     threads, per_thread = 8, 10  # 80 outcomes: the queue of 100 never fills
     written = [make(task, i, path="ab"[i % 2]) for i in range(threads * per_thread)]
     resilient.ensure_paths(task, ["a", "b"])
-    start = threading.Barrier(threads)
+    half = threading.Barrier(threads, action=proxy.stop)  # the store goes away mid-run
 
     def write(number: int) -> None:
-        start.wait()
-        for outcome in written[number::threads]:
+        mine = written[number::threads]
+        for index, outcome in enumerate(mine):
+            if index == len(mine) // 2:
+                half.wait()
             resilient.record(outcome)
             resilient.posteriors(task)
-        if number == 0:
-            proxy.stop()  # mid-run: later records queue
 
     workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
+    assert (resilient.degraded, resilient.pending) == (True, threads * per_thread // 2)
     assert stored_sums(resilient.posteriors(task)) == expected_sums(written)
     proxy.start()
     resilient.flush()
@@ -280,3 +286,25 @@ def test_unreachable_url_cannot_be_opened_at_all() -> None:
 def test_bad_options_are_config_errors(options: dict[str, float], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         ResilientStore(MemoryStore(), **options)  # type: ignore[arg-type]
+
+
+def test_batching_over_resilient_writes_through_an_outage(
+    proxied_url: str, proxy: TcpProxy, clock: FakeClock, task: str
+) -> None:
+    resilient = ResilientStore(SQLStore(proxied_url), retry_interval=RETRY, clock=clock)
+    store = BatchingStore(resilient, flush_every=4, flush_interval=1e9, clock=clock)
+    written = [make(task, i, path="ab"[i % 2]) for i in range(10)]
+    store.ensure_paths(task, ["a", "b"])  # as Router does: the posteriors are known from here
+    for outcome in written[:4]:
+        store.record(outcome)
+    proxy.stop()
+    for outcome in written[4:]:
+        assert store.record(outcome)  # flushes into the resilient queue: no error
+    assert (store.pending, resilient.pending) == (2, 4)
+    assert stored_sums(store.posteriors(task)) == expected_sums(written)
+    proxy.start()
+    clock.advance(RETRY)
+    store.close()
+    reopened = SQLStore(proxied_url)
+    assert stored_sums(reopened.posteriors(task)) == expected_sums(written)
+    reopened.close()

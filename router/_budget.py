@@ -1,0 +1,215 @@
+"""Budgets: tokens and dollars per run, and per task and per customer per UTC day."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bandits import ConfigError, RouterError
+from storage import Spend, Store, StoreError
+
+logger = logging.getLogger("outcome_router")
+
+SECONDS_PER_DAY = 86_400.0
+Action = Literal["block", "cheapest", "escalate"]
+
+
+class BudgetExceeded(RouterError):
+    """A task's or customer's daily budget is spent and the budget's action is ``block``.
+
+    ``scope`` names what is over (``task:<t>`` or ``customer:<t>:<c>``).
+    """
+
+    def __init__(self, message: str, scope: str) -> None:
+        super().__init__(message)
+        self.scope = scope
+
+
+@dataclass(frozen=True, slots=True)
+class Metered:
+    """A path's output together with what producing it cost.
+
+    Return ``Metered(output, tokens_in=..., tokens_out=..., cost=...)`` from a path to
+    have its spending recorded on the outcome and counted against budgets; the router
+    serves ``output``. Without ``cost``, the path's ``Path(price=...)`` is used.
+
+    Example:
+        >>> Metered({"item": "pen"}, tokens_in=120, tokens_out=30, cost=0.0004).tokens
+        150
+    """
+
+    output: Any
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost: float | None = None
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens (unknown counts as 0)."""
+        return (self.tokens_in or 0) + (self.tokens_out or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Spending limits, enforced across every process on the store.
+
+    Args:
+        run_cost, run_tokens: most one run may spend, retries and fallbacks included;
+            once spent, no further path is called (what was served stays served).
+        daily_cost, daily_tokens: most the task may spend per UTC day.
+        customer_daily_cost, customer_daily_tokens: most each customer of
+            ``run(..., customer=...)`` may spend per UTC day.
+        when_exceeded: at 100% of a daily limit, ``"block"`` raises
+            :class:`BudgetExceeded`, ``"cheapest"`` routes only to the cheapest path
+            (lowest ``Path(price=...)``), ``"escalate"`` hands the request to the
+            router's escalation handler.
+        alert_at: fraction of a daily limit at which an ``Alert("budget", ...)`` fires.
+
+    Daily spending is an atomic increment in the store after each attempt; runs
+    already in flight when the limit is reached may overshoot it by what they spend.
+
+    Example:
+        >>> Budget(daily_cost=50.0, when_exceeded="cheapest").alert_at
+        0.8
+    """
+
+    run_cost: float | None = None
+    run_tokens: int | None = None
+    daily_cost: float | None = None
+    daily_tokens: int | None = None
+    customer_daily_cost: float | None = None
+    customer_daily_tokens: int | None = None
+    when_exceeded: Action = "block"
+    alert_at: float = 0.8
+
+    def __post_init__(self) -> None:
+        for name in (
+            "run_cost",
+            "run_tokens",
+            "daily_cost",
+            "daily_tokens",
+            "customer_daily_cost",
+            "customer_daily_tokens",
+        ):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise ConfigError(f"Budget {name} must be a positive number or None, got {value!r}")
+        if self.when_exceeded not in ("block", "cheapest", "escalate"):
+            raise ConfigError(
+                "Budget when_exceeded must be 'block', 'cheapest' or 'escalate', "
+                f"got {self.when_exceeded!r}"
+            )
+        if not (isinstance(self.alert_at, int | float) and 0 < self.alert_at <= 1):
+            raise ConfigError(f"Budget alert_at must be in (0, 1], got {self.alert_at!r}")
+
+    def run_spent(self, tokens: int, cost: float) -> bool:
+        """Has a run that spent this much reached its limit?"""
+        return (self.run_cost is not None and cost >= self.run_cost) or (
+            self.run_tokens is not None and tokens >= self.run_tokens
+        )
+
+
+def task_scope(task: str) -> str:
+    """The spend scope of a task."""
+    return f"task:{task}"
+
+
+def customer_scope(task: str, customer: str) -> str:
+    """The spend scope of one customer of a task."""
+    return f"customer:{task}:{customer}"
+
+
+class BudgetKeeper:
+    """Reads and adds the daily spending of a router's task and customers.
+
+    Example:
+        >>> from storage import MemoryStore
+        >>> keeper = BudgetKeeper(Budget(daily_cost=1.0), MemoryStore(), "t", lambda alert: None)
+        >>> keeper.spend(None, 0.6, 0, at=0.0)
+        >>> keeper.over(None, at=0.0) is None
+        True
+        >>> keeper.spend(None, 0.5, 0, at=1.0)
+        >>> keeper.over(None, at=2.0)
+        'task:t'
+    """
+
+    def __init__(
+        self,
+        budget: Budget,
+        store: Store,
+        task: str,
+        alert: Callable[[str, str, float], None],
+    ) -> None:
+        if not isinstance(budget, Budget):
+            raise ConfigError(f"budget must be a Budget(...) or None, got {budget!r}")
+        self.budget = budget
+        self._store = store
+        self._task = task
+        self._alert = alert
+
+    def over(self, customer: str | None, at: float) -> str | None:
+        """The scope whose daily limit is reached, if any (task first)."""
+        day = math.floor(at / SECONDS_PER_DAY)
+        for scope, cost_limit, token_limit in self._limits(customer):
+            try:
+                spent = self._store.spend(scope, day)
+            except StoreError as exc:
+                logger.warning("budget of %s not checked: %s", scope, exc)
+                continue
+            if _reached(spent, cost_limit, token_limit, 1.0):
+                return scope
+        return None
+
+    def spend(self, customer: str | None, cost: float, tokens: int, at: float) -> None:
+        """Add one attempt's spending; alert when a limit's ``alert_at`` or 100% is crossed."""
+        if cost <= 0 and tokens <= 0:
+            return
+        day = math.floor(at / SECONDS_PER_DAY)
+        for scope, cost_limit, token_limit in self._limits(customer):
+            try:
+                after = self._store.add_spend(scope, day, tokens, cost)
+            except StoreError as exc:
+                logger.warning("spending of %s not recorded: %s", scope, exc)
+                continue
+            before = Spend(after.tokens - tokens, after.cost - cost)
+            for share in sorted({self.budget.alert_at, 1.0}):
+                if _reached(after, cost_limit, token_limit, share) and not _reached(
+                    before, cost_limit, token_limit, share
+                ):
+                    self._alert(
+                        scope,
+                        f"{scope} has spent {share:.0%} of its daily budget "
+                        f"({after.cost:.4g} $, {after.tokens} tokens)",
+                        share,
+                    )
+
+    def _limits(self, customer: str | None) -> list[tuple[str, float | None, int | None]]:
+        budget = self.budget
+        limits: list[tuple[str, float | None, int | None]] = []
+        if budget.daily_cost is not None or budget.daily_tokens is not None:
+            limits.append((task_scope(self._task), budget.daily_cost, budget.daily_tokens))
+        if customer is not None and (
+            budget.customer_daily_cost is not None or budget.customer_daily_tokens is not None
+        ):
+            limits.append(
+                (
+                    customer_scope(self._task, customer),
+                    budget.customer_daily_cost,
+                    budget.customer_daily_tokens,
+                )
+            )
+        return limits
+
+
+def _reached(spent: Spend, cost: float | None, tokens: int | None, share: float) -> bool:
+    return (cost is not None and spent.cost >= share * cost - 1e-12) or (
+        tokens is not None and spent.tokens >= share * tokens
+    )

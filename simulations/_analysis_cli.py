@@ -1,0 +1,250 @@
+"""``outcome-router stats`` and ``outcome-router export``: a store's paths and outcomes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bandits import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from storage import Store
+
+_ISO_UTC = "%Y-%m-%dT%H:%M:%S.%fZ"
+_STORE_HELP = "store URL or SQLite file (default: $OUTCOME_ROUTER_DB, else ./outcome-router.db)"
+
+
+def add_analysis_commands(subparsers: Any) -> None:
+    """Add the ``stats`` and ``export`` commands to an argparse ``add_subparsers()`` object.
+
+    Each command sets ``handler``: a function of the parsed arguments returning the
+    exit status.
+
+    Example:
+        >>> parser = argparse.ArgumentParser(prog="outcome-router")
+        >>> add_analysis_commands(parser.add_subparsers(dest="command", required=True))
+        >>> args = parser.parse_args(["export", "--store", "x.db", "--out", "o.csv"])
+        >>> args.handler.__name__, args.format
+        ('run_export', None)
+    """
+    stats = subparsers.add_parser(
+        "stats",
+        help="print each path's posterior, traffic, success, cost and latency",
+        description="Print the per-path table of one task of a store: alpha, beta, mean, "
+        "95%% credible interval, n, traffic share, success rate, cost per success and "
+        "p50/p99 latency.",
+    )
+    stats.add_argument("--store", default=None, help=_STORE_HELP)
+    stats.add_argument("--task", default=None, help="the task (default: the store's only task)")
+    stats.set_defaults(handler=run_stats)
+    export = subparsers.add_parser(
+        "export",
+        help="write a store's outcomes to CSV or Parquet",
+        description="Write every outcome (one row per attempt) of a store, or of one task, "
+        "to a CSV or Parquet file, streaming so large stores fit in memory.",
+    )
+    export.add_argument("--store", default=None, help=_STORE_HELP)
+    export.add_argument("--task", default=None, help="only this task (default: every task)")
+    export.add_argument(
+        "--format",
+        choices=["csv", "parquet"],
+        default=None,
+        help="file format (default: from the --out suffix, else csv)",
+    )
+    export.add_argument("--out", type=Path, required=True, help="the file to write")
+    export.set_defaults(handler=run_export)
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    """Print the per-path table of ``args.task`` in the store ``args.store``."""
+    from storage import path_stats
+
+    store = _open_existing(args.store)
+    try:
+        task = args.task or _only_task(store)
+        table = path_stats(store, task)
+        if table.empty:
+            raise ConfigError(
+                f"task {task!r} has no paths in store {store.url}; {_tasks_hint(store)}"
+            )
+        print(f"{store.url}  task {task!r}")
+        print(_format_stats(table))
+    finally:
+        store.close()
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Write the outcomes of the store ``args.store`` to ``args.out``."""
+    from storage import iter_outcome_frames
+
+    kind = args.format or ("parquet" if args.out.suffix == ".parquet" else "csv")
+    store = _open_existing(args.store)
+    try:
+        writer: _CsvWriter | _ParquetWriter = (
+            _ParquetWriter(args.out) if kind == "parquet" else _CsvWriter(args.out)
+        )
+        rows = 0
+        try:
+            for chunk in iter_outcome_frames(store, args.task):
+                writer.write(chunk)
+                rows += len(chunk)
+        finally:
+            writer.close()
+    finally:
+        store.close()
+    print(f"wrote {rows:,} outcomes to {args.out} ({kind})")
+    return 0
+
+
+class _CsvWriter:
+    """Appends chunks to a CSV file; the header is written up front, so no rows is valid CSV."""
+
+    def __init__(self, target: Path) -> None:
+        from storage._export import COLUMNS
+
+        self._handle = target.open("w", newline="", encoding="utf-8")
+        self._handle.write(",".join(COLUMNS) + "\n")
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        chunk.to_csv(self._handle, header=False, index=False, date_format=_ISO_UTC)
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class _ParquetWriter:
+    """Appends chunks to a Parquet file as row groups of one fixed schema."""
+
+    def __init__(self, target: Path) -> None:
+        try:  # pyarrow has no type stubs: use it as Any
+            pa: Any = importlib.import_module("pyarrow")
+            pq: Any = importlib.import_module("pyarrow.parquet")
+        except ImportError as exc:
+            raise ConfigError(
+                "--format parquet needs pyarrow: pip install pyarrow (or use --format csv)"
+            ) from exc
+        text, number = pa.string(), pa.float64()
+        time = pa.timestamp("ns", tz="UTC")
+        self._schema = pa.schema(
+            [
+                ("request_id", text),
+                ("attempt", pa.int64()),
+                ("task", text),
+                ("path", text),
+                ("score", number),
+                ("error_class", text),
+                ("errored", pa.bool_()),
+                ("latency_ms", number),
+                ("propensity", number),
+                ("customer", text),
+                ("tokens_in", pa.int64()),
+                ("tokens_out", pa.int64()),
+                ("cost", number),
+                ("created_at", time),
+                ("reported_at", time),
+            ]
+        )
+        self._pa = pa
+        self._writer = pq.ParquetWriter(str(target), self._schema)
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        plain = chunk.astype(dict.fromkeys(("task", "path", "error_class", "customer"), object))
+        table = self._pa.Table.from_pandas(plain, schema=self._schema, preserve_index=False)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def _open_existing(url: str | None) -> Store:
+    """Open a store for reading; a SQLite file that does not exist is an error, not created."""
+    from storage import default_store_url, open_store
+    from storage._open import resolve_url
+
+    resolved = default_store_url() if url is None else resolve_url(url)
+    if resolved.startswith("sqlite:///") and resolved != "sqlite:///:memory:":
+        file = Path(resolved.removeprefix("sqlite:///"))
+        if not file.exists():
+            raise ConfigError(
+                f"store {file} does not exist; pass --store with the store your router writes "
+                "(e.g. outcome-router simulate outage --store outcome-router.db makes one)"
+            )
+    return open_store(resolved)
+
+
+def _only_task(store: Store) -> str:
+    from storage import store_tasks
+
+    tasks = store_tasks(store)
+    if len(tasks) == 1:
+        return tasks[0]
+    if not tasks:
+        raise ConfigError(f"store {store.url} has no tasks yet")
+    raise ConfigError(
+        f"store {store.url} has {len(tasks)} tasks; pick one with --task: " + _list(tasks)
+    )
+
+
+def _tasks_hint(store: Store) -> str:
+    from storage import store_tasks
+
+    tasks = store_tasks(store)
+    return f"its tasks are: {_list(tasks)}" if tasks else "it has no tasks yet"
+
+
+def _list(names: list[str], limit: int = 10) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def _format_stats(table: pd.DataFrame) -> str:
+    """The per-path table as aligned text."""
+    headers = [
+        "path",
+        "alpha",
+        "beta",
+        "mean",
+        "95% CI",
+        "n",
+        "traffic",
+        "success",
+        "$/success",
+        "p50 ms",
+        "p99 ms",
+    ]
+    rows = [
+        [
+            str(path),
+            f"{row['alpha']:.1f}",
+            f"{row['beta']:.1f}",
+            f"{row['mean']:.3f}",
+            f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]",
+            f"{int(row['n']):,}",
+            f"{row['traffic_share']:.1%}",
+            _maybe(row["success_rate"], "{:.1%}"),
+            _maybe(row["cost_per_success"], "{:.5f}"),
+            _maybe(row["latency_p50_ms"], "{:.1f}"),
+            _maybe(row["latency_p99_ms"], "{:.1f}"),
+        ]
+        for path, row in table.iterrows()
+    ]
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in [headers, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _maybe(value: float, pattern: str) -> str:
+    return "-" if value is None or math.isnan(value) else pattern.format(value)
