@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from bandits import ConfigError, RouterError
+from router._result import Attempt
 from storage import Spend, Store, StoreError
 
 logger = logging.getLogger("outcome_router")
@@ -20,12 +21,14 @@ Action = Literal["block", "cheapest", "escalate"]
 class BudgetExceeded(RouterError):
     """A task's or customer's daily budget is spent and the budget's action is ``block``.
 
-    ``scope`` names what is over (``task:<t>`` or ``customer:<t>:<c>``).
+    ``scope`` names what is over (``task:<t>`` or ``customer:<t>:<c>``); ``attempts``
+    holds the attempts the run made before the budget stopped it (often none).
     """
 
-    def __init__(self, message: str, scope: str) -> None:
+    def __init__(self, message: str, scope: str, attempts: Sequence[Attempt] = ()) -> None:
         super().__init__(message)
         self.scope = scope
+        self.attempts = list(attempts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +171,33 @@ class BudgetKeeper:
                 return scope
         return None
 
+    def reserve(self, customer: str | None, cost: float, at: float) -> str | None:
+        """Reserve a priced call's cost before making it; the scope that refused, if any.
+
+        A reservation succeeds only while its scope is under its daily limits, and is
+        atomic in the store, so concurrent routers overshoot a limit by at most one call.
+        """
+        if cost <= 0:
+            return None
+        day = math.floor(at / SECONDS_PER_DAY)
+        reserved: list[str] = []
+        for scope, cost_limit, token_limit in self._limits(customer):
+            try:
+                after = self._store.reserve_spend(scope, day, 0, cost, (cost_limit, token_limit))
+            except StoreError as exc:
+                logger.warning("budget of %s not checked: %s", scope, exc)
+                continue
+            if after is None:
+                for done in reserved:  # give back what the other scopes granted
+                    self._store.add_spend(done, day, 0, -cost)
+                return scope
+            reserved.append(scope)
+            self._crossed(scope, (cost_limit, token_limit), after, Spend(0, cost))
+        return None
+
     def spend(self, customer: str | None, cost: float, tokens: int, at: float) -> None:
         """Add one attempt's spending; alert when a limit's ``alert_at`` or 100% is crossed."""
-        if cost <= 0 and tokens <= 0:
+        if cost == 0 and tokens == 0:
             return
         day = math.floor(at / SECONDS_PER_DAY)
         for scope, cost_limit, token_limit in self._limits(customer):
@@ -179,17 +206,20 @@ class BudgetKeeper:
             except StoreError as exc:
                 logger.warning("spending of %s not recorded: %s", scope, exc)
                 continue
-            before = Spend(after.tokens - tokens, after.cost - cost)
-            for share in sorted({self.budget.alert_at, 1.0}):
-                if _reached(after, cost_limit, token_limit, share) and not _reached(
-                    before, cost_limit, token_limit, share
-                ):
-                    self._alert(
-                        scope,
-                        f"{scope} has spent {share:.0%} of its daily budget "
-                        f"({after.cost:.4g} $, {after.tokens} tokens)",
-                        share,
-                    )
+            self._crossed(scope, (cost_limit, token_limit), after, Spend(tokens, cost))
+
+    def _crossed(
+        self, scope: str, limits: tuple[float | None, int | None], after: Spend, added: Spend
+    ) -> None:
+        """Alert when ``added`` took ``scope`` past ``alert_at`` or 100% of a limit."""
+        before = Spend(after.tokens - added.tokens, after.cost - added.cost)
+        for share in sorted({self.budget.alert_at, 1.0}):
+            if _reached(after, *limits, share) and not _reached(before, *limits, share):
+                message = (
+                    f"{scope} has spent {share:.0%} of its daily budget "
+                    f"({after.cost:.4g} $, {after.tokens} tokens)"
+                )
+                self._alert(scope, message, share)
 
     def _limits(self, customer: str | None) -> list[tuple[str, float | None, int | None]]:
         budget = self.budget

@@ -110,6 +110,7 @@ class RunPlan:
         self._tries = 0  # calls of that path so far
         self._retry_wait: float | None = None  # set by allow_retry()
         self._stopped: str | None = None  # set by stop(): why no further path is called
+        self.over_budget: str | None = None  # the spend scope that stopped the run
         self.spent_cost = 0.0
         self.spent_tokens = 0
 

@@ -361,7 +361,8 @@ class Router:
         while isinstance(action := plan.next_action(self._clock()), CallPath):
             if action.wait > 0:
                 self._sleep(action.wait)
-            if not self._take_slot(plan, action):
+            reserved = self._reserve(plan, action, customer)
+            if reserved is None or not self._take_slot(plan, action, customer, reserved):
                 continue
             try:
                 called = self._caller.call(
@@ -369,7 +370,7 @@ class Router:
                 )
             finally:
                 self._limiter.release(action.path.name)
-            self._settle(plan, action, request_input, called, customer)
+            self._settle(plan, action, request_input, called, customer, reserved)
         if isinstance(action, Escalate):
             return self._escalate(plan, action, request_input)
         return self._conclude(plan, action)
@@ -386,7 +387,8 @@ class Router:
                     await asyncio.sleep(action.wait)
                 else:
                     self._sleep(action.wait)
-            if not self._take_slot(plan, action):
+            reserved = self._reserve(plan, action, customer)
+            if reserved is None or not self._take_slot(plan, action, customer, reserved):
                 continue
             try:
                 called = await self._caller.acall(
@@ -394,7 +396,7 @@ class Router:
                 )
             finally:
                 self._limiter.release(action.path.name)
-            self._settle(plan, action, request_input, called, customer)
+            self._settle(plan, action, request_input, called, customer, reserved)
         if isinstance(action, Escalate):
             return await asyncio.to_thread(self._escalate, plan, action, request_input)
         return self._conclude(plan, action)
@@ -441,9 +443,8 @@ class Router:
         action = self._budget.budget.when_exceeded
         if action == "escalate":
             return [], []
-        priced = [n for n in (*learned, *last_resorts) if self._by_name[n].price is not None]
-        if action == "cheapest" and priced:
-            cheapest = min(priced, key=lambda n: self._by_name[n].price or 0.0)
+        cheapest = self._cheapest()
+        if action == "cheapest" and cheapest is not None:
             return [cheapest], []
         how = "" if action == "block" else " (no path has a price to pick the cheapest by)"
         raise BudgetExceeded(
@@ -484,11 +485,43 @@ class Router:
             )
         self._limiter.release(key)
 
-    def _take_slot(self, plan: RunPlan, action: CallPath) -> bool:
+    def _reserve(self, plan: RunPlan, action: CallPath, customer: str | None) -> float | None:
+        """Reserve a priced path's cost against the daily budgets (0.0: nothing to
+        reserve); None when a budget refused, and the run stops."""
+        price = action.path.price
+        if self._budget is None or not price:
+            return 0.0
+        refused = self._budget.reserve(customer, price, self._clock())
+        if refused is None:
+            return price
+        if self._budget.budget.when_exceeded == "cheapest":
+            if action.path.name == self._cheapest():
+                return 0.0  # the fallback of last resort: counted after the call
+            plan.skip(action.path)
+            return None
+        plan.stop(f"the daily budget of {refused} is spent")
+        plan.over_budget = refused
+        return None
+
+    def _cheapest(self) -> str | None:
+        priced = [p for p in self._paths if p.price is not None]
+        return min(priced, key=lambda p: p.price or 0.0).name if priced else None
+
+    def _take_slot(
+        self, plan: RunPlan, action: CallPath, customer: str | None, reserved: float
+    ) -> bool:
         """Take a call slot of the path's rate limit and in-flight cap, or skip the path."""
         name = action.path.name
         if not self._limiter.limited(name):
             return True
+        if not self._try_slot(plan, action):
+            if reserved and self._budget is not None:  # no call: give the reservation back
+                self._budget.spend(customer, -reserved, 0, self._clock())
+            return False
+        return True
+
+    def _try_slot(self, plan: RunPlan, action: CallPath) -> bool:
+        name = action.path.name
         now = self._clock()
         if self._limiter.acquire(name, now):
             return True
@@ -501,13 +534,14 @@ class Router:
         plan.skip(action.path)
         return False
 
-    def _settle(
+    def _settle(  # noqa: PLR0917 - private, called from the two run loops only
         self,
         plan: RunPlan,
         action: CallPath,
         request_input: Any,
         called: Called,
         customer: str | None,
+        reserved: float,
     ) -> None:
         """Judge an attempt, record it, tell the policy, and add it to the plan."""
         judged = self._judge.judge(action, request_input, called)
@@ -531,7 +565,7 @@ class Router:
                 metadata=judged.metadata,
             )
         )
-        self._account(plan, path, judged, customer)
+        self._account(plan, path, judged, customer, reserved)
         if judged.broken is not None:
             broken = judged.broken
             raise type(broken)(
@@ -545,8 +579,10 @@ class Router:
         plan.observe(judged.attempt, judged.output)
         plan.allow_retry(self._judge.retry_wait(path, judged.attempt, plan.tries))
 
-    def _account(self, plan: RunPlan, path: Path, judged: Judged, customer: str | None) -> None:
-        """Breaker counts and spending of one attempt."""
+    def _account(
+        self, plan: RunPlan, path: Path, judged: Judged, customer: str | None, reserved: float
+    ) -> None:
+        """Breaker counts and spending of one attempt (``reserved``: already counted)."""
         now = self._clock()
         failed = judged.errored and judged.attempt.error_class != "client_error"
         self._gate.observe(path.name, failed, now)
@@ -554,7 +590,7 @@ class Router:
             return
         cost, tokens = judged.cost or 0.0, judged.tokens
         plan.spend(cost, tokens)
-        self._budget.spend(customer, cost, tokens, now)
+        self._budget.spend(customer, cost - reserved, tokens, now)
         if self._budget.budget.run_spent(plan.spent_tokens, plan.spent_cost):
             plan.stop("the run's budget is spent")
 
@@ -611,6 +647,13 @@ class Router:
 
     def _conclude(self, plan: RunPlan, action: Serve | GiveUp) -> RunResult:
         if isinstance(action, GiveUp):
+            if plan.over_budget is not None:
+                raise BudgetExceeded(
+                    f"request {plan.request_id}: {action.reason}; raise Budget(...) limits or "
+                    "wait for the next UTC day",
+                    plan.over_budget,
+                    plan.attempts,
+                )
             last_error = plan.attempts[-1].error if plan.attempts else None
             raise AllPathsFailed(
                 self.task, plan.request_id, plan.attempts, action.reason

@@ -129,6 +129,27 @@ class MemoryControls:
             self._spend[scope, day] = new
             return new
 
+    def reserve_spend(
+        self,
+        scope: str,
+        day: int,
+        tokens: int,
+        cost: float,
+        limits: tuple[float | None, int | None],
+    ) -> Spend | None:
+        """Add to a scope's spending only while it is under ``limits`` (cost, tokens).
+
+        Returns the new totals, or None (and adds nothing) when a limit is already
+        reached: concurrent reservations overshoot a limit by at most one of them.
+        """
+        with self._lock:
+            old = self._spend.get((scope, day), Spend())
+            if under(old, limits):
+                new = Spend(old.tokens + tokens, old.cost + cost)
+                self._spend[scope, day] = new
+                return new
+            return None
+
     def spend(self, scope: str, day: int) -> Spend:
         """A scope's spending of ``day``."""
         with self._lock:
@@ -136,6 +157,17 @@ class MemoryControls:
 
     def _get(self, task: str, path: str) -> PathState:
         return self._states.get((task, path)) or PathState(path)
+
+
+def under(spent: Spend, limits: tuple[float | None, int | None]) -> bool:
+    """Is ``spent`` below both limits (None: no limit)?
+
+    Example:
+        >>> under(Spend(10, 0.5), (1.0, None)), under(Spend(10, 0.5), (None, 10))
+        (True, False)
+    """
+    cost, tokens = limits
+    return (cost is None or spent.cost < cost) and (tokens is None or spent.tokens < tokens)
 
 
 def _trial_due(state: PathState, at: float, recovery: float) -> bool:

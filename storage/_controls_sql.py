@@ -99,6 +99,36 @@ def add_spend(conn: sa.Connection, scope: str, day: int, tokens: int, cost: floa
     return Spend(int(found_tokens), float(found_cost))
 
 
+def reserve_spend(  # noqa: PLR0917 - mirrors Store.reserve_spend
+    conn: sa.Connection,
+    scope: str,
+    day: int,
+    tokens: int,
+    cost: float,
+    limits: tuple[float | None, int | None],
+) -> Spend | None:
+    """Add to a scope's spending in one conditional UPDATE, only while under ``limits``."""
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(spend)
+    conn.execute(
+        insert.values(scope=scope, day=day, tokens=0, cost=0.0).on_conflict_do_nothing(
+            index_elements=[spend.c.scope, spend.c.day]
+        )
+    )
+    cost_limit, token_limit = limits
+    conditions = [spend.c.scope == scope, spend.c.day == day]
+    if cost_limit is not None:
+        conditions.append(spend.c.cost < cost_limit)
+    if token_limit is not None:
+        conditions.append(spend.c.tokens < token_limit)
+    row = conn.execute(
+        sa.update(spend)
+        .where(*conditions)
+        .values(tokens=spend.c.tokens + tokens, cost=spend.c.cost + cost)
+        .returning(spend.c.tokens, spend.c.cost)
+    ).one_or_none()
+    return None if row is None else Spend(int(row[0]), float(row[1]))
+
+
 def read_spend(conn: sa.Connection, scope: str, day: int) -> Spend:
     """A scope's spending of ``day`` (zero when nothing was spent)."""
     row = conn.execute(

@@ -94,6 +94,18 @@ class Store(Protocol):
         """Add to a scope's spending of a UTC day atomically; returns the new totals."""
         ...
 
+    def reserve_spend(
+        self,
+        scope: str,
+        day: int,
+        tokens: int,
+        cost: float,
+        limits: tuple[float | None, int | None],
+    ) -> Spend | None:
+        """Add to a scope's spending only while it is under ``limits`` (cost, tokens),
+        atomically; None (nothing added) once a limit is reached."""
+        ...
+
     def spend(self, scope: str, day: int) -> Spend:
         """A scope's spending of a UTC day."""
         ...

@@ -220,6 +220,8 @@ class ResilientStore:
         with self._flush_lock:
             with self._lock:
                 batch, start, paths = list(self._pending), self._taken, list(self._paths)
+            if not (batch or paths):
+                return 0  # nothing to write: says nothing about the store either
             for task, names, prior in paths:
                 self._call(functools.partial(self._inner.ensure_paths, task, names, prior))
             stored = self._call(lambda: self._write(batch)) if batch else 0

@@ -258,6 +258,18 @@ class SQLStore:
         with self._write() as conn:
             return _controls_sql.add_spend(conn, scope, day, tokens, cost)
 
+    def reserve_spend(
+        self,
+        scope: str,
+        day: int,
+        tokens: int,
+        cost: float,
+        limits: tuple[float | None, int | None],
+    ) -> Spend | None:
+        """Add to a scope's spending only while under ``limits``; None when refused."""
+        with self._write() as conn:
+            return _controls_sql.reserve_spend(conn, scope, day, tokens, cost, limits)
+
     def spend(self, scope: str, day: int) -> Spend:
         """A scope's spending of ``day``."""
         with self._read() as conn:

@@ -91,3 +91,32 @@ def test_concurrent_spending_loses_nothing(store: Store, task: str) -> None:
     for thread in threads:
         thread.join()
     assert store.spend(scope, 1) == Spend(200, 50.0)
+
+
+def test_reservations_stop_at_the_limit(store: Store, task: str) -> None:
+    scope = f"task:{task}"
+    limits = (1.0, None)
+    granted = [store.reserve_spend(scope, 3, 0, 0.3, limits) for _ in range(6)]
+    assert [g is not None for g in granted] == [True, True, True, True, False, False]
+    assert store.spend(scope, 3).cost == pytest.approx(1.2)  # over by at most one reservation
+    assert store.reserve_spend(scope, 4, 5, 0.0, (None, 5)) == Spend(5, 0.0)
+    assert store.reserve_spend(scope, 4, 5, 0.0, (None, 5)) is None
+
+
+def test_concurrent_reservations_overshoot_by_at_most_one(store: Store, task: str) -> None:
+    scope = f"task:{task}"
+    granted: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def reserve() -> None:
+        barrier.wait()
+        for _ in range(20):
+            granted.append(store.reserve_spend(scope, 1, 0, 0.25, (2.0, None)) is not None)
+
+    threads = [threading.Thread(target=reserve) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(granted) == 8
+    assert store.spend(scope, 1).cost == pytest.approx(2.0)

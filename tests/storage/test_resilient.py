@@ -193,6 +193,19 @@ def test_reset_and_outcomes_raise_while_the_store_is_down(
         resilient.reset(task, "a", keep_successes=0.0, keep_count=0, seen_resets=0)
 
 
+def test_an_empty_flush_does_not_end_the_outage(
+    resilient: ResilientStore, proxy: TcpProxy, task: str
+) -> None:
+    proxy.stop()
+    resilient.posteriors(task)
+    assert (resilient.flush(), resilient.degraded) == (0, True)
+    resilient.record(make(task, 1))
+    with pytest.raises(StoreUnavailableError):
+        resilient.flush()
+    proxy.start()
+    assert (resilient.flush(), resilient.degraded, resilient.pending) == (1, False, 0)
+
+
 def test_close_during_an_outage_logs_what_is_lost(
     proxied_url: str, proxy: TcpProxy, clock: FakeClock, task: str, caplog: pytest.LogCaptureFixture
 ) -> None:
