@@ -37,6 +37,7 @@ from router._errors import (
     UnknownRequestError,
 )
 from router._escalation import Alert, Escalation
+from router._events import AttemptEvent, Observer, RunEvent
 from router._limits import RateLimit
 from router._path import Path
 from router._policy import Choice, Policy, Reset
@@ -52,6 +53,7 @@ __all__ = [
     "Alert",
     "AllPathsFailed",
     "Attempt",
+    "AttemptEvent",
     "Breaker",
     "Budget",
     "BudgetExceeded",
@@ -68,6 +70,7 @@ __all__ = [
     "InvalidOutput",
     "InvalidScoreError",
     "Metered",
+    "Observer",
     "Path",
     "PathTimeout",
     "Policy",
@@ -78,6 +81,7 @@ __all__ = [
     "RoundRobin",
     "Router",
     "RouterError",
+    "RunEvent",
     "RunResult",
     "ScoringError",
     "SlidingWindowThompson",

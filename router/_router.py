@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bandits import ConfigError, check_score
+from bandits import ConfigError, RouterError, check_score
 from router._adaptive import AdaptiveThompson
 from router._attempts import AttemptJudge, Judged
 from router._breaker import Breaker, PathGate
@@ -19,6 +19,7 @@ from router._calls import Called, PathCaller
 from router._clock import Clock
 from router._errors import AllPathsFailed, RateLimitExceeded
 from router._escalation import Alert, Escalation
+from router._events import AttemptEvent, Observer, RunEvent
 from router._flow import CallPath, Escalate, GiveUp, RunPlan, RunRules, Serve
 from router._idempotency import IdempotencyCache
 from router._limits import Limiter, RateLimit
@@ -81,6 +82,8 @@ class Router:
             ``idempotency_key``.
         breaker: a :class:`Breaker` per path, shared through the store (default: none).
         budget: a :class:`Budget` on tokens and cost per run, task-day and customer-day.
+        observers: receive an event per attempt and per run (logs, metrics, traces;
+            see :class:`Observer`).
 
     Example:
         >>> def fast(text): return text.upper()
@@ -113,6 +116,7 @@ class Router:
         idempotency_window: float = 3600.0,
         breaker: Breaker | None = None,
         budget: Budget | None = None,
+        observers: Sequence[Observer] = (),
     ) -> None:
         import numpy as np
 
@@ -142,6 +146,7 @@ class Router:
             success_fn, _classifier(classify), _check_retry(retry), self._rng, self._clock
         )
         self._idempotency = IdempotencyCache(idempotency_window)
+        self._observers = _check_observers(observers)
         self._gate = PathGate(self._store, self.task, self._clock, breaker)
         self._budget = (
             None
@@ -358,6 +363,15 @@ class Router:
 
     def _route(self, request_input: Any, customer: str | None, deadline: float | None) -> RunResult:
         plan = self._plan(customer, deadline)
+        try:
+            result = self._drive(plan, request_input, customer)
+        except RouterError as exc:
+            self._ran(plan, request_input, customer, None, exc)
+            raise
+        self._ran(plan, request_input, customer, result, None)
+        return result
+
+    def _drive(self, plan: RunPlan, request_input: Any, customer: str | None) -> RunResult:
         while isinstance(action := plan.next_action(self._clock()), CallPath):
             if action.wait > 0:
                 self._sleep(action.wait)
@@ -378,9 +392,18 @@ class Router:
     async def _aroute(
         self, request_input: Any, customer: str | None, deadline: float | None
     ) -> RunResult:
+        plan = self._plan(customer, deadline)
+        try:
+            result = await self._adrive(plan, request_input, customer)
+        except RouterError as exc:
+            self._ran(plan, request_input, customer, None, exc)
+            raise
+        self._ran(plan, request_input, customer, result, None)
+        return result
+
+    async def _adrive(self, plan: RunPlan, request_input: Any, customer: str | None) -> RunResult:
         import asyncio
 
-        plan = self._plan(customer, deadline)
         while isinstance(action := plan.next_action(self._clock()), CallPath):
             if action.wait > 0:
                 if isinstance(self._sleep, _RealSleep):
@@ -400,6 +423,40 @@ class Router:
         if isinstance(action, Escalate):
             return await asyncio.to_thread(self._escalate, plan, action, request_input)
         return self._conclude(plan, action)
+
+    def _ran(
+        self,
+        plan: RunPlan,
+        request_input: Any,
+        customer: str | None,
+        result: RunResult | None,
+        error: RouterError | None,
+    ) -> None:
+        """Tell the observers how the run ended."""
+        if not self._observers:
+            return
+        event = RunEvent(
+            task=self.task,
+            request_id=plan.request_id,
+            decision=tuple(p.name for p in plan.ranking),
+            served_by=None if result is None else result.path,
+            score=None if result is None else result.score,
+            attempts=len(plan.attempts),
+            fallbacks=max(0, len({a.path for a in plan.attempts}) - 1),
+            escalated=result is not None and result.escalated,
+            latency_ms=(self._clock() - plan.started_at) * 1000.0,
+            cost=plan.spent_cost,
+            customer=customer,
+            error=None if error is None else f"{type(error).__name__}: {error}",
+            at=self._clock(),
+            input=request_input,
+            output=None if result is None else result.output,
+        )
+        for observer in self._observers:
+            try:
+                observer.on_run(event)
+            except Exception:  # an observer must never fail the request
+                logger.exception("observer %r failed on a run event", observer)
 
     def _plan(self, customer: str | None, deadline: float | None) -> RunPlan:
         now = self._clock()
@@ -566,6 +623,8 @@ class Router:
             )
         )
         self._account(plan, path, judged, customer, reserved)
+        if self._observers:
+            self._attempted(plan, action, request_input, judged, customer)
         if judged.broken is not None:
             broken = judged.broken
             raise type(broken)(
@@ -578,6 +637,37 @@ class Router:
             self._bench(path, judged.attempt.error)
         plan.observe(judged.attempt, judged.output)
         plan.allow_retry(self._judge.retry_wait(path, judged.attempt, plan.tries))
+
+    def _attempted(
+        self,
+        plan: RunPlan,
+        action: CallPath,
+        request_input: Any,
+        judged: Judged,
+        customer: str | None,
+    ) -> None:
+        attempt = judged.attempt
+        event = AttemptEvent(
+            task=self.task,
+            request_id=plan.request_id,
+            attempt=attempt.number,
+            path=attempt.path,
+            score=attempt.score,
+            error_class=attempt.error_class,
+            latency_ms=attempt.latency_ms,
+            tokens=judged.tokens,
+            cost=judged.cost,
+            customer=customer,
+            propensity=plan.propensities.get(attempt.path),
+            at=self._clock(),
+            input=request_input,
+            output=judged.output,
+        )
+        for observer in self._observers:
+            try:
+                observer.on_attempt(event)
+            except Exception:  # an observer must never fail the request
+                logger.exception("observer %r failed on an attempt event", observer)
 
     def _account(
         self, plan: RunPlan, path: Path, judged: Judged, customer: str | None, reserved: float
@@ -746,6 +836,17 @@ def _check_paths(paths: Sequence[PathLike]) -> tuple[Path, ...]:
             "Path(fn, name=...)"
         )
     return checked
+
+
+def _check_observers(observers: Sequence[Observer]) -> tuple[Observer, ...]:
+    if isinstance(observers, Observer) or not isinstance(observers, Sequence):
+        raise ConfigError(f"observers must be a list of observers, got {observers!r}")
+    for observer in observers:
+        if not isinstance(observer, Observer):
+            raise ConfigError(
+                f"observer {observer!r} needs on_attempt(event) and on_run(event) methods"
+            )
+    return tuple(observers)
 
 
 def _check_seed(seed: int | None) -> int | None:
