@@ -41,6 +41,8 @@ PathLike = Path | Callable[[Any], Any]
 AlertHandler = Callable[[Alert], None]
 Sleep = Callable[[float], None]
 
+ESCALATION = "escalation"
+"""The pseudo-path of escalated requests: in results and outcome rows, never a real path."""
 AUTH_COOLDOWN = 300.0  # seconds a path whose credentials were refused stays out of routing
 
 
@@ -708,6 +710,22 @@ class Router:
             )
         )
 
+    def _record_escalation(self, plan: RunPlan, action: Escalate, *, handled: bool) -> None:
+        """An unscored outcome row on the ``escalation`` pseudo-path (for health rules)."""
+        self._record(
+            Outcome(
+                plan.request_id,
+                len(plan.attempts) + 1,
+                self.task,
+                ESCALATION,
+                None,
+                self._clock(),
+                error_class="escalated",
+                latency_ms=(self._clock() - plan.started_at) * 1000.0,
+                metadata={"reason": action.reason, "handled": handled},
+            )
+        )
+
     def _escalate(self, plan: RunPlan, action: Escalate, request_input: Any) -> RunResult:
         from router._escalation import escalate
 
@@ -719,15 +737,17 @@ class Router:
         try:
             output = escalate(self._escalation, self._caller, request_input, plan.attempts)
         except Exception as exc:
+            self._record_escalation(plan, action, handled=False)
             raise AllPathsFailed(
                 self.task,
                 plan.request_id,
                 plan.attempts,
                 f"{action.reason}; escalation failed with {type(exc).__name__}: {exc}",
             ) from exc
+        self._record_escalation(plan, action, handled=True)
         return RunResult(
             output=output,
-            path="escalation",
+            path=ESCALATION,
             request_id=plan.request_id,
             score=0.0,
             attempts=tuple(plan.attempts),
@@ -828,6 +848,11 @@ def _check_paths(paths: Sequence[PathLike]) -> tuple[Path, ...]:
     if not paths:
         raise ConfigError("paths is empty; give the router at least one path to call")
     checked = tuple(Path.of(p) for p in paths)
+    if any(p.name == ESCALATION for p in checked):
+        raise ConfigError(
+            f"the path name {ESCALATION!r} is reserved for escalated requests; rename the path "
+            "with Path(fn, name=...)"
+        )
     names = [p.name for p in checked]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

@@ -235,7 +235,8 @@ def posterior_history(store: Store, task: str, *, freq: str = "1h") -> pd.DataFr
 def daily_spend(store: Store, task: str | None = None) -> pd.DataFrame:
     """Per UTC day, task and customer: requests, attempts, successes, tokens and cost.
 
-    ``successes`` sums the scores, ``requests`` counts distinct request ids. Outcomes
+    ``successes`` sums the scores, ``requests`` counts distinct request ids; cost and
+    tokens sum the known values (unknown ones count as 0, as in the daily aggregates). Outcomes
     that ``prune`` folded away are still counted (from the store's daily aggregates)
     on a row whose ``customer`` is missing and whose ``requests`` is ``<NA>``: the
     aggregates keep neither.

@@ -515,3 +515,30 @@ def test_bad_run_arguments_are_refused() -> None:
         router.run(1, deadline=-2)
     with pytest.raises(ConfigError):
         router.run(1, idempotency_key="")
+
+
+def test_an_escalation_is_recorded_as_an_unscored_row(clock: FakeClock) -> None:
+    store = MemoryStore()
+    router = router_for(
+        [Flaky(ProviderError(503))],
+        clock,
+        store=store,
+        escalation=Escalation(lambda request, attempts: "queued"),
+        on_alert=lambda alert: None,
+    )
+    result = router.route(1)
+    failed, escalated = store.outcomes("t")
+    assert (failed.attempt, escalated.attempt) == (1, 2)
+    assert (escalated.path, escalated.score, escalated.error_class) == (
+        "escalation",
+        None,
+        "escalated",
+    )
+    assert escalated.request_id == result.request_id
+    assert escalated.metadata["handled"] is True
+    assert "escalation" not in store.posteriors("t")
+
+
+def test_the_escalation_path_name_is_reserved() -> None:
+    with pytest.raises(ConfigError, match="reserved"):
+        Router([Path(answer, name="escalation")], lambda out: True, store="memory://")

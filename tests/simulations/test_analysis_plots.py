@@ -103,12 +103,19 @@ def test_posteriors_plot_one_density_per_path(simulated: Store, frame: pd.DataFr
 
 
 def test_cost_per_success_has_a_bar_per_successful_path(frame: pd.DataFrame) -> None:
-    ax = plot_cost_per_success(frame)
+    priced = frame.assign(cost=np.where(frame["path"] == "regex", 0.0, 0.002))
+    ax = plot_cost_per_success(priced)
     labelled(ax)
-    sums = frame.assign(path=frame["path"].astype(str)).groupby("path")[["cost", "score"]].sum()
+    sums = priced.assign(path=priced["path"].astype(str)).groupby("path")[["cost", "score"]].sum()
     expected = (sums["cost"] / sums["score"])[sums["score"] > 0].sort_values()
     widths = [bar.get_width() for bar in ax.patches]
     assert widths == pytest.approx(expected.tolist())
+    assert [t.get_text() for t in ax.get_yticklabels()] == expected.index.tolist()
+
+
+def test_cost_per_success_without_known_costs_says_no_data(frame: pd.DataFrame) -> None:
+    ax = plot_cost_per_success(frame.assign(cost=np.nan))
+    assert not ax.patches and [t.get_text() for t in ax.texts] == ["no data"]
 
 
 def test_latency_percentiles_are_ordered_per_path(frame: pd.DataFrame) -> None:
