@@ -23,6 +23,7 @@ from router._baselines import (
 from router._breaker import Breaker
 from router._budget import Budget, BudgetExceeded, Metered
 from router._clock import Clock, FakeClock
+from router._cost import CostAware
 from router._errors import (
     AllPathsFailed,
     ConfigError,
@@ -62,6 +63,7 @@ __all__ = [
     "Clock",
     "ConfigError",
     "CorruptStoreError",
+    "CostAware",
     "DiscountedThompson",
     "EpsilonGreedy",
     "ErrorClass",

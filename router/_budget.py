@@ -135,7 +135,7 @@ class BudgetKeeper:
 
     Example:
         >>> from storage import MemoryStore
-        >>> keeper = BudgetKeeper(Budget(daily_cost=1.0), MemoryStore(), "t", lambda alert: None)
+        >>> keeper = BudgetKeeper(Budget(daily_cost=1.0), MemoryStore(), "t", lambda *a: None)
         >>> keeper.spend(None, 0.6, 0, at=0.0)
         >>> keeper.over(None, at=0.0) is None
         True

@@ -678,6 +678,10 @@ class Router:
         now = self._clock()
         failed = judged.errored and judged.attempt.error_class != "client_error"
         self._gate.observe(path.name, failed, now)
+        if judged.cost is not None:
+            observe_cost = getattr(self.policy, "observe_cost", None)
+            if observe_cost is not None:
+                observe_cost(path.name, judged.cost)
         if self._budget is None:
             return
         cost, tokens = judged.cost or 0.0, judged.tokens

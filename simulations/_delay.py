@@ -173,6 +173,12 @@ class DelayedPolicy:
         self._pending.release()
         return self.inner.choose(candidates, posteriors, tick, rng)
 
+    def observe_cost(self, path: str, cost: float) -> None:
+        """Passed on at once to a cost-aware policy (a price is known when the call ends)."""
+        observe_cost = getattr(self.inner, "observe_cost", None)
+        if observe_cost is not None:
+            observe_cost(path, cost)
+
     def observe(self, path: str, score: float, tick: int, errored: bool = False) -> None:
         """Deferred until the simulated clock passes the current time."""
         self._pending.defer(lambda: self.inner.observe(path, score, tick, errored))

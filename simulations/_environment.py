@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from router import Path, PathTimeout
+from router import Metered, Path, PathTimeout
 from simulations._scenario import PathSpec, Scenario
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class Environment:
         sigma, timeout = spec.latency.sigma, spec.timeout
         kind, retry_after = spec.error_kind, spec.retry_after
 
-        def call(index: int) -> SimOutput:
+        def call(index: int) -> Metered:
             latency = median[index] * math.exp(sigma * z_latency[index])
             if u_error[index] < error_rate[index]:
                 if kind == "timeout":
@@ -132,7 +132,7 @@ class Environment:
                 raise PathTimeout(f"path {name!r} did not return within its timeout of {timeout} s")
             clock.advance(latency)
             ledger["cost"] += price[index]
-            return SimOutput(ok=u_success[index] < success[index])
+            return Metered(SimOutput(ok=u_success[index] < success[index]), cost=price[index])
 
         # The call itself enforces the timeout on simulated time (no worker thread).
         return Path(call, name=name)

@@ -13,6 +13,7 @@ from router import (
     UCB1,
     AdaptiveThompson,
     Choice,
+    CostAware,
     DiscountedThompson,
     EpsilonGreedy,
     Policy,
@@ -30,6 +31,16 @@ if TYPE_CHECKING:
 
 ORACLE = "oracle"
 
+
+def _cost_aware(
+    weight: float | None = None, max_cost_per_success: float | None = None, **settings: Any
+) -> CostAware:
+    """CostAware with 20 successes per dollar unless a weight or a ceiling is given."""
+    if weight is None and max_cost_per_success is None:
+        weight = 20.0
+    return CostAware(weight=weight, max_cost_per_success=max_cost_per_success, **settings)
+
+
 _CLASSES: dict[str, tuple[Callable[..., Policy], dict[str, Any]]] = {
     "router": (AdaptiveThompson, {}),
     "static-chain": (StaticOrder, {}),
@@ -39,6 +50,7 @@ _CLASSES: dict[str, tuple[Callable[..., Policy], dict[str, Any]]] = {
     "thompson": (Thompson, {}),
     "discounted-ts": (DiscountedThompson, {"gamma": 0.995}),
     "sliding-window-ts": (SlidingWindowThompson, {"window": 1000}),
+    "cost-aware": (_cost_aware, {}),
 }
 
 POLICIES: dict[str, Callable[[], Policy]] = {
@@ -55,6 +67,7 @@ DESCRIPTIONS = {
     "thompson": "stationary Thompson sampling",
     "discounted-ts": "discounted Thompson sampling, gamma = 0.995",
     "sliding-window-ts": "sliding-window Thompson sampling, last 1000 scores",
+    "cost-aware": "the router's default weighing success against cost (20 successes per $)",
     ORACLE: "knows the true best path at every moment",
 }
 
