@@ -22,6 +22,7 @@ from router._baselines import (
 )
 from router._breaker import Breaker
 from router._budget import Budget, BudgetExceeded, Metered
+from router._canary import Canary
 from router._clock import Clock, FakeClock
 from router._cost import CostAware
 from router._errors import (
@@ -39,9 +40,16 @@ from router._errors import (
 )
 from router._escalation import Alert, Escalation
 from router._events import AttemptEvent, Observer, RunEvent
+from router._guard import InputTooLarge, LoopDetected, note_tool_call
+from router._health import DEFAULT_RULES as DEFAULT_HEALTH_RULES
+from router._health import HealthResult, HealthRule, evaluate_health
 from router._limits import RateLimit
+from router._logging import StructuredLog
+from router._otel import OpenTelemetryTracer
 from router._path import Path
 from router._policy import Choice, Policy, Reset
+from router._prometheus import PrometheusMetrics
+from router._redact import Redactor
 from router._result import Attempt, RunResult
 from router._retry import Retry
 from router._router import Router
@@ -49,6 +57,7 @@ from router._taxonomy import Classifier, ErrorClass
 from router._validation import InvalidOutput, strip_code_fences, validate_output
 
 __all__ = [
+    "DEFAULT_HEALTH_RULES",
     "UCB1",
     "AdaptiveThompson",
     "Alert",
@@ -58,6 +67,7 @@ __all__ = [
     "Breaker",
     "Budget",
     "BudgetExceeded",
+    "Canary",
     "Choice",
     "Classifier",
     "Clock",
@@ -69,15 +79,22 @@ __all__ = [
     "ErrorClass",
     "Escalation",
     "FakeClock",
+    "HealthResult",
+    "HealthRule",
+    "InputTooLarge",
     "InvalidOutput",
     "InvalidScoreError",
+    "LoopDetected",
     "Metered",
     "Observer",
+    "OpenTelemetryTracer",
     "Path",
     "PathTimeout",
     "Policy",
+    "PrometheusMetrics",
     "RateLimit",
     "RateLimitExceeded",
+    "Redactor",
     "Reset",
     "Retry",
     "RoundRobin",
@@ -90,8 +107,11 @@ __all__ = [
     "StaticOrder",
     "StoreError",
     "StoreUnavailableError",
+    "StructuredLog",
     "Thompson",
     "UnknownRequestError",
+    "evaluate_health",
+    "note_tool_call",
     "strip_code_fences",
     "validate_output",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import threading
 import weakref
 from dataclasses import dataclass
@@ -87,7 +88,9 @@ class PathCaller:
             return self._wait(future, path, timeout)
         if timeout is None:
             return path.fn(*args, **kwargs)
-        return self._wait(self._workers().submit(path.fn, *args, **kwargs), path, timeout)
+        context = contextvars.copy_context()  # the run's guard goes with the call
+        future = self._workers().submit(context.run, path.fn, *args, **kwargs)
+        return self._wait(future, path, timeout)
 
     async def _acall(self, path: Path, arguments: _Arguments, timeout: float | None) -> Any:
         import asyncio

@@ -1,4 +1,4 @@
-"""Structured logs: one structlog event per attempt and per run (``pip install outcome-router[ops]``).
+"""Structured logs: a structlog event per attempt and per run (``pip install outcome-router[ops]``).
 
 structlog is imported when a :class:`StructuredLog` is built, never by ``import router``;
 it leaves structlog's global configuration alone.

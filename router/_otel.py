@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError
 from router._events import AttemptEvent, RunEvent
+from router._redact import Redactor
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -30,7 +31,8 @@ class OpenTelemetryTracer:
     ended (wrap ``router.run`` in your own span to nest it). Attempts are held until
     their run ends, then become child spans timed by their own latency. Attributes are
     named ``outcome_router.*``; a failed run or an attempt that raised has status ERROR.
-    Inputs and outputs are never recorded.
+    Inputs and outputs are never recorded; customer names and error messages are
+    redacted (see :class:`Redactor`).
 
     Args:
         tracer: the tracer to use (default: ``opentelemetry.trace.get_tracer("outcome_router")``,
@@ -64,11 +66,13 @@ class OpenTelemetryTracer:
             tracer = trace.get_tracer("outcome_router")
         elif not callable(getattr(tracer, "start_span", None)):
             raise ConfigError(
-                f"tracer must be an OpenTelemetry Tracer (provider.get_tracer(name)), got {tracer!r}"
+                "tracer must be an OpenTelemetry Tracer (from provider.get_tracer(name)), "
+                f"got {tracer!r}"
             )
         self._tracer = tracer
         self._pending: OrderedDict[tuple[str, str], list[AttemptEvent]] = OrderedDict()
         self._lock = threading.Lock()
+        self._redact = Redactor()
 
     def __repr__(self) -> str:
         return f"OpenTelemetryTracer({self._tracer!r})"
@@ -94,9 +98,12 @@ class OpenTelemetryTracer:
             [_ns(event.at - event.latency_ms / 1000.0)]
             + [_ns(a.at - a.latency_ms / 1000.0) for a in attempts]
         )
-        run = self._tracer.start_span(RUN_SPAN, start_time=started, attributes=_run(event))
-        if event.error is not None:
-            run.set_status(Status(StatusCode.ERROR, event.error))
+        error = self._redact.text(event.error) if event.error is not None else None
+        customer = self._redact.text(event.customer) if event.customer is not None else None
+        attributes = _run(event) | _attributes({"customer": customer, "error": error})
+        run = self._tracer.start_span(RUN_SPAN, start_time=started, attributes=attributes)
+        if error is not None:
+            run.set_status(Status(StatusCode.ERROR, error))
         context = trace.set_span_in_context(run)
         for attempt in attempts:
             span = self._tracer.start_span(
@@ -133,8 +140,6 @@ def _run(event: RunEvent) -> dict[str, Any]:
             "escalated": event.escalated,
             "latency_ms": event.latency_ms,
             "cost": event.cost,
-            "customer": event.customer,
-            "error": event.error,
         }
     )
 

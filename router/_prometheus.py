@@ -72,7 +72,9 @@ class PrometheusMetrics:
                 f"registry must be a prometheus_client.CollectorRegistry, got {registry!r}"
             )
         if not isinstance(namespace, str):
-            raise ConfigError(f"namespace must be a string such as 'outcome_router', got {namespace!r}")
+            raise ConfigError(
+                f"namespace must be a string such as 'outcome_router', got {namespace!r}"
+            )
         bounds = _buckets(buckets)
         where: dict[str, Any] = {
             "namespace": namespace,

@@ -65,7 +65,7 @@ DEFAULT_SENSITIVE_KEYS: Final = frozenset(
         "token",
     }
 )
-"""Mapping keys whose whole value is masked, whatever it holds (compared lowercased, ``-`` as ``_``)."""
+"""Mapping keys whose whole value is masked (compared lowercased, ``-`` read as ``_``)."""
 _MAX_DEPTH: Final = 32
 
 
@@ -236,7 +236,9 @@ def _key(name: str) -> str:
     return name.lower().replace("-", "_")
 
 
-def _compile(patterns: Mapping[str, str | re.Pattern[str]]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+def _compile(
+    patterns: Mapping[str, str | re.Pattern[str]],
+) -> tuple[tuple[str, re.Pattern[str]], ...]:
     if not isinstance(patterns, Mapping):
         raise ConfigError(
             f"patterns must be a mapping {{kind: regex}} such as {{'order': r'ORD-\\d+'}}, "
@@ -254,5 +256,7 @@ def _compile(patterns: Mapping[str, str | re.Pattern[str]]) -> tuple[tuple[str, 
         try:
             compiled.append((kind, re.compile(pattern)))
         except re.error as exc:
-            raise ConfigError(f"pattern {kind!r} is not a valid regex ({exc}): {pattern!r}") from exc
+            raise ConfigError(
+                f"pattern {kind!r} is not a valid regex ({exc}): {pattern!r}"
+            ) from exc
     return tuple(compiled)

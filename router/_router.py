@@ -7,7 +7,7 @@ import logging
 import numbers
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError, RouterError, check_score
@@ -16,11 +16,13 @@ from router._attempts import AttemptJudge, Judged
 from router._breaker import Breaker, PathGate
 from router._budget import Budget, BudgetExceeded, BudgetKeeper
 from router._calls import Called, PathCaller
+from router._canary import Canary, Rollouts
 from router._clock import Clock
 from router._errors import AllPathsFailed, RateLimitExceeded
 from router._escalation import Alert, Escalation
 from router._events import AttemptEvent, Observer, RunEvent
 from router._flow import CallPath, Escalate, GiveUp, RunPlan, RunRules, Serve
+from router._guard import CURRENT_GUARD, InputTooLarge, LoopDetected, RunGuard, input_size
 from router._idempotency import IdempotencyCache
 from router._limits import Limiter, RateLimit
 from router._names import check_name
@@ -28,6 +30,7 @@ from router._path import Path
 from router._policy import Choice, Policy, Reset
 from router._result import RunResult
 from router._retry import Retry
+from router._shadow import ShadowRunner
 from router._stats import stats_table
 from router._taxonomy import Classifier, Classify
 from storage import Outcome, PathPosterior, Report, Store, StoreError, open_store
@@ -86,6 +89,10 @@ class Router:
         budget: a :class:`Budget` on tokens and cost per run, task-day and customer-day.
         observers: receive an event per attempt and per run (logs, metrics, traces;
             see :class:`Observer`).
+        max_input_size: inputs larger than this (characters of a string, else of its
+            JSON form) are refused with ``InputTooLarge`` before any path is called.
+        loop_limit: a run that would attempt one path, or call one tool (see
+            :func:`note_tool_call`), more than this many times stops with ``LoopDetected``.
 
     Example:
         >>> def fast(text): return text.upper()
@@ -119,6 +126,8 @@ class Router:
         breaker: Breaker | None = None,
         budget: Budget | None = None,
         observers: Sequence[Observer] = (),
+        max_input_size: int | None = None,
+        loop_limit: int | None = None,
     ) -> None:
         import numpy as np
 
@@ -149,6 +158,11 @@ class Router:
         )
         self._idempotency = IdempotencyCache(idempotency_window)
         self._observers = _check_observers(observers)
+        self._max_input_size = _check_positive_int("max_input_size", max_input_size)
+        self._loop_limit = _check_positive_int("loop_limit", loop_limit)
+        self._rollouts = Rollouts()
+        self._shadows: dict[str, float] = {}
+        self._shadow_runner = ShadowRunner()
         self._gate = PathGate(self._store, self.task, self._clock, breaker)
         self._budget = (
             None
@@ -175,8 +189,20 @@ class Router:
         """The router's paths, in the order given."""
         return self._paths
 
-    def add_path(self, path: PathLike) -> Path:
+    def add_path(
+        self, path: PathLike, *, canary: bool | Canary = False, shadow: float | None = None
+    ) -> Path:
         """Add a path while the router is serving; it starts from the prior.
+
+        Args:
+            path: the new path.
+            canary: roll it out progressively (True for the default :class:`Canary`:
+                1%, 5%, 25%, then all traffic), promoting it only while its posterior
+                is not credibly worse than the best incumbent's, rolling it back as
+                soon as it is (see :meth:`rollouts`).
+            shadow: run it in the background on this share of requests (0 < shadow
+                <= 1): its output is never served, its score is recorded and learned
+                (outcome rows with a negative attempt number and ``{"shadow": True}``).
 
         Raises:
             ConfigError: the path is invalid or its name is taken.
@@ -189,10 +215,40 @@ class Router:
             ('b', ['a', 'b'])
         """
         new = _check_paths([*self._paths, path])[-1]
+        rollout = Canary() if canary is True else canary or None
+        if rollout is not None and not isinstance(rollout, Canary):
+            raise ConfigError(f"canary must be True, False or a Canary(...), got {canary!r}")
+        if shadow is not None and not (
+            isinstance(shadow, int | float) and not isinstance(shadow, bool) and 0 < shadow <= 1
+        ):
+            raise ConfigError(f"shadow must be a share of requests in (0, 1], got {shadow!r}")
+        if rollout is not None and shadow is not None:
+            raise ConfigError("a path is either a canary or a shadow, not both")
         self._adopt([new])
+        if rollout is not None:
+            self._rollouts.start(new.name, rollout)
+        if shadow is not None:
+            self._shadows = {**self._shadows, new.name: float(shadow)}
         self._by_name = {**self._by_name, new.name: new}
         self._paths = (*self._paths, new)
         return new
+
+    def rollouts(self) -> dict[str, str]:
+        """Each canary's state: ``"canary at 5%"``, ``"promoted"`` or ``"rolled back"``.
+
+        Example:
+            >>> def a(x): return x
+            >>> def b(x): return x
+            >>> router = Router([a], lambda out: True, store="memory://")
+            >>> _ = router.add_path(b, canary=True)
+            >>> router.rollouts()
+            {'b': 'canary at 1%'}
+        """
+        return self._rollouts.states()
+
+    def wait_for_shadows(self, timeout: float | None = None) -> None:
+        """Wait until the shadow calls started so far have been recorded."""
+        self._shadow_runner.wait(timeout)
 
     @property
     def store(self) -> Store:
@@ -347,6 +403,7 @@ class Router:
 
     def close(self) -> None:
         """Stop worker threads and close the store if this router opened it."""
+        self._shadow_runner.close()
         self._caller.close()
         if self._owns_store:
             self._store.close()
@@ -364,19 +421,26 @@ class Router:
     # The run loop, sync and async: identical but for how they call and wait.
 
     def _route(self, request_input: Any, customer: str | None, deadline: float | None) -> RunResult:
+        self._check_input(request_input)
         plan = self._plan(customer, deadline)
+        guard = CURRENT_GUARD.set(RunGuard(self._loop_limit) if self._loop_limit else None)
         try:
             result = self._drive(plan, request_input, customer)
         except RouterError as exc:
             self._ran(plan, request_input, customer, None, exc)
             raise
+        finally:
+            CURRENT_GUARD.reset(guard)
         self._ran(plan, request_input, customer, result, None)
+        if self._shadows:
+            self._shadow(plan, request_input, customer)
         return result
 
     def _drive(self, plan: RunPlan, request_input: Any, customer: str | None) -> RunResult:
         while isinstance(action := plan.next_action(self._clock()), CallPath):
             if action.wait > 0:
                 self._sleep(action.wait)
+            self._count_attempt(action)
             reserved = self._reserve(plan, action, customer)
             if reserved is None or not self._take_slot(plan, action, customer, reserved):
                 continue
@@ -394,13 +458,19 @@ class Router:
     async def _aroute(
         self, request_input: Any, customer: str | None, deadline: float | None
     ) -> RunResult:
+        self._check_input(request_input)
         plan = self._plan(customer, deadline)
+        guard = CURRENT_GUARD.set(RunGuard(self._loop_limit) if self._loop_limit else None)
         try:
             result = await self._adrive(plan, request_input, customer)
         except RouterError as exc:
             self._ran(plan, request_input, customer, None, exc)
             raise
+        finally:
+            CURRENT_GUARD.reset(guard)
         self._ran(plan, request_input, customer, result, None)
+        if self._shadows:
+            self._shadow(plan, request_input, customer)
         return result
 
     async def _adrive(self, plan: RunPlan, request_input: Any, customer: str | None) -> RunResult:
@@ -412,6 +482,7 @@ class Router:
                     await asyncio.sleep(action.wait)
                 else:
                     self._sleep(action.wait)
+            self._count_attempt(action)
             reserved = self._reserve(plan, action, customer)
             if reserved is None or not self._take_slot(plan, action, customer, reserved):
                 continue
@@ -477,15 +548,18 @@ class Router:
         for reset in choice.resets:
             self._reset(reset)
         order = list(choice.order)
+        propensities = choice.propensities
         if trial is not None and trial in order:  # the breaker's half-open trial goes first
             order.remove(trial)
             order.insert(0, trial)
+        if self._rollouts.active():
+            order, propensities = self._canaries(order, propensities, posteriors, learned, now)
         by_name = self._by_name
         rules = self._rules if limit is None else self._rules.until(now + limit)
         plan = RunPlan(
             f"{self._id_prefix}{next(self._ids):016x}",
             [by_name[name] for name in (*order, *last_resorts)],
-            choice.propensities,
+            propensities,
             rules,
             started_at=now,
             tick=tick,
@@ -493,6 +567,83 @@ class Router:
         if over is not None and not learned and not last_resorts:  # "escalate"
             plan.stop(f"the daily budget of {over} is spent")
         return plan
+
+    def _canaries(
+        self,
+        order: list[str],
+        propensities: Mapping[str, float],
+        posteriors: Mapping[str, PathPosterior],
+        incumbents: list[str],
+        now: float,
+    ) -> tuple[list[str], Mapping[str, float]]:
+        """Review the canaries' stages, and put one first on its share of requests."""
+        for change in self._rollouts.review(posteriors, incumbents, self._rng):
+            if "rolled back" in change:
+                self._alert(Alert("canary", self.task, change.split(":")[0], change, now))
+        names = [p.name for p in self._paths if p.name in self._rollouts]
+        allowed, _ = self._gate.admit(names, now)
+        chosen, caps = self._rollouts.pick(allowed, self._rng)
+        if not caps:
+            return order, propensities
+        share = 1.0 - sum(caps.values())
+        scaled = {name: share * p for name, p in propensities.items()}
+        scaled.update(caps)
+        if chosen is not None:
+            order = [chosen, *order]
+        return order, scaled
+
+    def _check_input(self, request_input: Any) -> None:
+        limit = self._max_input_size
+        if limit is not None:
+            size = input_size(request_input)
+            if size > limit:
+                raise InputTooLarge(
+                    f"the input of task {self.task!r} has {size} characters, over "
+                    f"max_input_size={limit}; shorten or split it"
+                )
+
+    def _count_attempt(self, action: CallPath) -> None:
+        guard = CURRENT_GUARD.get()
+        if guard is not None:
+            guard.count(f"path:{action.path.name}")
+
+    def _shadow(self, plan: RunPlan, request_input: Any, customer: str | None) -> None:
+        """Start the shadow calls sampled for this request (in the background)."""
+        for number, (name, share) in enumerate(self._shadows.items(), start=1):
+            if self._rng.random() < share:
+                self._shadow_runner.submit(
+                    self._run_shadow, self._by_name[name], -number, plan, request_input, customer
+                )
+
+    def _run_shadow(
+        self,
+        path: Path,
+        number: int,
+        plan: RunPlan,
+        request_input: Any,
+        customer: str | None,
+    ) -> None:
+        action = CallPath(path, number, path.timeout)
+        called = self._caller.call(path, request_input, path.timeout)
+        judged = self._judge.judge(action, request_input, called)
+        self._record(
+            Outcome(
+                plan.request_id,
+                number,
+                self.task,
+                path.name,
+                judged.attempt.score,
+                called.started,
+                error_class=judged.attempt.error_class,
+                errored=judged.errored,
+                latency_ms=judged.attempt.latency_ms,
+                customer=customer,
+                tokens_in=judged.tokens_in,
+                tokens_out=judged.tokens_out,
+                cost=judged.cost,
+                metadata={**judged.metadata, "shadow": True},
+            )
+        )
 
     def _over_budget(
         self, scope: str, learned: list[str], last_resorts: list[str]
@@ -525,6 +676,10 @@ class Router:
             names.append(path.name)
         admitted, trial = self._gate.admit(names, now)
         by_name = self._by_name
+        if self._shadows or self._rollouts.held_back_any():
+            admitted = [
+                n for n in admitted if n not in self._shadows and not self._rollouts.held_back(n)
+            ]
         learned = [n for n in admitted if not by_name[n].last_resort]
         last_resorts = [n for n in admitted if by_name[n].last_resort]
         return learned, last_resorts, trial
@@ -604,6 +759,7 @@ class Router:
     ) -> None:
         """Judge an attempt, record it, tell the policy, and add it to the plan."""
         judged = self._judge.judge(action, request_input, called)
+        stop = called.error if isinstance(called.error, LoopDetected) else None
         path = action.path
         self._record(
             Outcome(
@@ -627,6 +783,8 @@ class Router:
         self._account(plan, path, judged, customer, reserved)
         if self._observers:
             self._attempted(plan, action, request_input, judged, customer)
+        if stop is not None:
+            raise stop
         if judged.broken is not None:
             broken = judged.broken
             raise type(broken)(
@@ -876,6 +1034,12 @@ def _check_observers(observers: Sequence[Observer]) -> tuple[Observer, ...]:
                 f"observer {observer!r} needs on_attempt(event) and on_run(event) methods"
             )
     return tuple(observers)
+
+
+def _check_positive_int(name: str, value: int | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigError(f"{name} must be an int >= 1 or None, got {value!r}")
+    return value
 
 
 def _check_seed(seed: int | None) -> int | None:

@@ -64,15 +64,11 @@ class JudgeError(RouterError):
     """The judge model failed or did not answer with a grade (and there is no cheap_check)."""
 
 
-def _load_litellm() -> Any:
-    """litellm, imported offline: the bundled cost map, never a download.
+_MISSING = "router.llm needs litellm; install it with: pip install 'outcome-router[llm]'"
 
-    Example:
-        >>> import os
-        >>> litellm = _load_litellm()  # doctest: +SKIP
-        >>> os.environ["LITELLM_LOCAL_MODEL_COST_MAP"]  # doctest: +SKIP
-        'True'
-    """
+
+def _load_litellm() -> Any:
+    """litellm, imported offline: the bundled cost map, never a download."""
     os.environ.setdefault(COST_MAP_ENV, "True")
     try:
         return importlib.import_module("litellm")
@@ -80,11 +76,12 @@ def _load_litellm() -> Any:
         raise ConfigError(_MISSING) from exc
 
 
-_MISSING = "router.llm needs litellm; install it with: pip install 'outcome-router[llm]'"
-
-
 def _require_litellm() -> None:
-    if importlib.util.find_spec("litellm") is None:
+    try:
+        found = importlib.util.find_spec("litellm") is not None
+    except ValueError:  # sys.modules["litellm"] is None: import blocked on purpose
+        found = False
+    if not found:
         raise ConfigError(_MISSING)
 
 
@@ -152,16 +149,17 @@ def _schema_message(output: type) -> Message:
     }
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _check_price(price: tuple[float, float] | None) -> tuple[float, float] | None:
     if price is None:
         return None
     if (
         not isinstance(price, tuple)
         or len(price) != 2
-        or not all(
-            isinstance(p, int | float) and not isinstance(p, bool) and math.isfinite(p) and p >= 0
-            for p in price
-        )
+        or not all(_is_number(p) and math.isfinite(p) and p >= 0 for p in price)
     ):
         raise ConfigError(
             "price_per_1k_tokens must be a pair (input, output) of dollars per 1000 tokens, "
@@ -523,11 +521,9 @@ class Judge:
             raise ConfigError(f"judge model must be a litellm model string, got {model!r}")
         if not isinstance(rubric, str) or not rubric.strip():
             raise ConfigError("rubric must be a non-empty string saying what a good output is")
-        if threshold is not None and not (
-            isinstance(threshold, int | float) and 0.0 <= threshold <= 1.0
-        ):
+        if threshold is not None and not (_is_number(threshold) and 0.0 <= threshold <= 1.0):
             raise ConfigError(f"threshold must be in [0, 1] or None, got {threshold!r}")
-        if not (isinstance(sample, int | float) and 0.0 < sample <= 1.0):
+        if not (_is_number(sample) and 0.0 < sample <= 1.0):
             raise ConfigError(f"sample must be a fraction in (0, 1], got {sample!r}")
         if cheap_check is not None and not callable(cheap_check):
             raise ConfigError(

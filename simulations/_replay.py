@@ -54,6 +54,7 @@ def replay(
     )
     opened = open_store(store) if isinstance(store, str) else store
     delayed = DelayedStore(opened, clock)
+    canaries = {spec.name: spec.canary for spec in scenario.paths}
     starts = sorted((env.start[name], name) for name in env.names if env.start[name] > 0)
     router = Router(
         [paths[name] for name in env.names if env.start[name] == 0],
@@ -71,7 +72,8 @@ def replay(
             arrival = START + index * spacing
             clock.set(arrival)
             while starts and starts[0][0] <= index:
-                router.add_path(paths[starts.pop(0)[1]])
+                name = starts.pop(0)[1]
+                router.add_path(paths[name], canary=canaries[name])
             ledger["cost"] = 0.0
             try:
                 result = router.route(index)

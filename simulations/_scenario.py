@@ -34,7 +34,8 @@ class PathSpec(BaseModel):
     function; ``error_rate`` the probability a call raises ``error_kind`` instead
     (``5xx``: a server error; ``timeout``: the call hangs past the path's timeout;
     ``429``: rate limited, with ``retry_after`` seconds). ``price`` is dollars per
-    call; ``starts_at`` the point of the run where the path is deployed.
+    call; ``starts_at`` the point of the run where the path is deployed, and
+    ``canary`` whether it is deployed as a canary (``Router.add_path(canary=True)``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -48,6 +49,7 @@ class PathSpec(BaseModel):
     timeout: float = Field(default=10.0, gt=0.0)
     price: CurveField = Field(default_factory=lambda: as_curve(0.0))
     starts_at: float = Field(default=0.0, ge=0.0, lt=1.0)
+    canary: bool = False
 
     @model_validator(mode="after")
     def _ranges(self) -> PathSpec:
@@ -111,6 +113,7 @@ BUILTIN = (
     "flapping",
     "gradual-drift",
     "piecewise-benchmark",
+    "canary-rollout",
 )
 
 

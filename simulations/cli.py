@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bandits import RouterError
 from simulations._analysis_cli import add_analysis_commands
+from simulations._health_cli import add_health_commands
 from storage._cli import add_db_commands
 from storage._paths_cli import add_paths_commands
 
@@ -40,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_analysis_commands(commands)
     add_db_commands(commands)
     add_paths_commands(commands)
+    add_health_commands(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))

@@ -12,6 +12,9 @@ import pytest
 from router import FakeClock
 from storage import Store, open_store
 
+# The fake OpenAI-compatible provider, the network guard and offline litellm.
+pytest_plugins = ["tests.fakes.fixtures"]
+
 PG_URL = os.environ.get(
     "OUTCOME_ROUTER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

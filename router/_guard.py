@@ -1,0 +1,85 @@
+"""Guardrails: a ceiling on input size, and loop detection within one run."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections import Counter
+from typing import Any
+
+from bandits import ConfigError, RouterError
+
+
+class InputTooLarge(RouterError, ValueError):
+    """The request input is larger than the router's ``max_input_size``; no path was called."""
+
+
+class LoopDetected(RouterError):
+    """A run attempted the same path, or called the same tool, more than ``loop_limit`` times.
+
+    The run stops at once (no fallback): an agent stuck in a loop only burns money.
+    """
+
+
+def input_size(value: Any) -> int:
+    """Characters of a string, bytes of bytes, else characters of its JSON form.
+
+    Example:
+        >>> input_size("hello"), input_size({"q": "hi"})
+        (5, 11)
+    """
+    if isinstance(value, str | bytes | bytearray):
+        return len(value)
+    try:
+        return len(json.dumps(value, default=str))
+    except (TypeError, ValueError):
+        return len(repr(value))
+
+
+class RunGuard:
+    """Counts the path attempts and tool calls of one run against ``limit``.
+
+    Example:
+        >>> guard = RunGuard(limit=2)
+        >>> guard.count("tool:search"); guard.count("tool:search")
+        >>> guard.count("tool:search")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        router._guard.LoopDetected: 'tool:search' was attempted 3 times in one run
+    """
+
+    __slots__ = ("_counts", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._counts: Counter[str] = Counter()
+
+    def count(self, key: str) -> None:
+        """One more attempt of ``key``; raises LoopDetected past the limit."""
+        self._counts[key] += 1
+        seen = self._counts[key]
+        if seen > self.limit:
+            raise LoopDetected(
+                f"{key!r} was attempted {seen} times in one run (loop_limit={self.limit}); "
+                "the run was stopped: check the agent's stopping condition or raise loop_limit"
+            )
+
+
+CURRENT_GUARD: contextvars.ContextVar[RunGuard | None] = contextvars.ContextVar(
+    "outcome_router_run_guard", default=None
+)
+
+
+def note_tool_call(name: str) -> None:
+    """Count a tool call of the current run; raises LoopDetected past the router's loop_limit.
+
+    Call it from inside a path (an agent) before each tool call. Outside a run, or on a
+    router without ``loop_limit``, it does nothing.
+
+    Example:
+        >>> note_tool_call("search")  # not inside a run: nothing happens
+    """
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"a tool name must be a non-empty string, got {name!r}")
+    guard = CURRENT_GUARD.get()
+    if guard is not None:
+        guard.count(f"tool:{name}")

@@ -1,0 +1,71 @@
+"""``outcome-router health``: a table of rules with values, exit 1 on a breach."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from simulations.cli import main
+from storage import Outcome, open_store
+
+
+def record(url: str, task: str, *, cost: float, requests: int = 20) -> None:
+    now = time.time()
+    store = open_store(url)
+    try:
+        store.record_many(
+            Outcome(
+                f"{task}-{i}", 1, task, "good", 1.0, now - 10.0 * i, latency_ms=400.0, cost=cost
+            )
+            for i in range(requests)
+        )
+    finally:
+        store.close()
+
+
+def test_healthy_tasks_exit_zero_with_every_rule_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ops.db'}"
+    record(url, "orders", cost=0.02)
+    assert main(["health", "--store", url]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["task", "rule", "metric", "value", "threshold", "window", "status"]
+    assert [line.split()[1] for line in lines[1:]] == [
+        "completion",
+        "escalations",
+        "cost",
+        "latency",
+        "errors",
+    ]
+    assert lines[1].split()[3:] == ["100%", "<", "85%", "15m", "ok"]
+    assert lines[3].split()[3:] == ["$0.02", ">", "$0.75", "1h", "ok"]
+    assert lines[4].split()[3:] == ["0.4", "s", ">", "10", "s", "15m", "ok"]
+
+
+def test_a_breach_exits_one_and_is_shouted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ops.db'}"
+    record(url, "orders", cost=0.02)
+    record(url, "summaries", cost=1.5)
+    assert main(["health", "--store", url, "--task", "summaries"]) == 1
+    out = capsys.readouterr().out
+    assert "orders" not in out
+    (cost,) = (line for line in out.splitlines() if " cost " in line)
+    assert cost.split()[3:] == ["$1.5", ">", "$0.75", "1h", "BREACH"]
+
+
+def test_no_recent_outcomes_is_not_a_breach(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert main(["health", "--store", url]) == 0
+    assert capsys.readouterr().out.startswith("no outcomes in the last 1h in sqlite:///")
+
+
+def test_a_memory_store_without_a_task_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["health", "--store", "memory://"]) == 2
+    assert "--task TASK" in capsys.readouterr().err
