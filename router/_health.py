@@ -142,6 +142,14 @@ class HealthResult:
 
     ``status`` is ``ok``, ``breach``, or ``no data`` (nothing in the window; never a
     breach). ``samples`` counts requests, or attempts for ``error_rate``.
+
+    Example:
+        >>> result = HealthResult(DEFAULT_RULES[4], "extract", value=0.08, samples=50, at=0.0)
+        >>> result.status
+        'breach'
+        >>> print(result.message)  # doctest: +NORMALIZE_WHITESPACE
+        task 'extract': errors breached: error_rate = 8% over 50 attempts
+        (rule: error_rate > 5% over 5m)
     """
 
     rule: HealthRule
@@ -277,12 +285,9 @@ def measure(frame: pd.DataFrame, metric: str) -> tuple[float | None, int]:
     if metric == "completion_rate":
         last = calls.sort_values("attempt").groupby("request_id", sort=False).tail(1)
         served = last.set_index("request_id")["score"]
-        completed = sum(
-            1
-            for request_id, score in served.items()
-            if request_id not in escalated and score >= COMPLETED_AT  # NaN (unscored) is not
-        )
-        return completed / len(requests), len(requests)
+        # An unscored (NaN) served attempt does not complete its request.
+        completed = (served >= COMPLETED_AT) & ~served.index.isin(list(escalated))
+        return int(completed.sum()) / len(requests), len(requests)
     import numpy as np
     import pandas as pd
 

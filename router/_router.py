@@ -390,16 +390,23 @@ class Router:
         return self._store.report(self.task, request_id, value, self._clock())
 
     def stats(self) -> pd.DataFrame:
-        """Per-path table: alpha, beta, mean, 95% credible interval, n and traffic share.
+        """Per-path table: alpha, beta, mean, 95% credible interval, n, traffic share,
+        tokens, cost and cost per success.
 
-        ``traffic_share`` is the path's share of all scored attempts of this task.
+        ``traffic_share`` is the path's share of all scored attempts of this task;
+        tokens and cost sum what the path's attempts recorded (``Path(price=...)`` or
+        ``Metered``), pruned outcomes included.
 
         Example:
             >>> def echo(x): return x
-            >>> Router([echo], lambda out: True, store="memory://").stats().columns.tolist()
-            ['alpha', 'beta', 'mean', 'ci_low', 'ci_high', 'n', 'traffic_share']
+            >>> router = Router([echo], lambda out: True, store="memory://")
+            >>> router.stats().columns.tolist()  # doctest: +NORMALIZE_WHITESPACE
+            ['alpha', 'beta', 'mean', 'ci_low', 'ci_high', 'n', 'traffic_share', 'tokens',
+             'cost', 'cost_per_success']
         """
-        return stats_table(list(self._by_name), self._store.posteriors(self.task))
+        daily = getattr(self._store, "daily_aggregates", None)
+        spent = daily(self.task) if callable(daily) else ()
+        return stats_table(list(self._by_name), self._store.posteriors(self.task), spent)
 
     def close(self) -> None:
         """Stop worker threads and close the store if this router opened it."""

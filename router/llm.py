@@ -149,6 +149,12 @@ def _schema_message(output: type) -> Message:
     }
 
 
+def _is_model(value: object) -> bool:
+    from pydantic import BaseModel
+
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -272,6 +278,11 @@ class LLMCall:
             )
         if parse is not None and not callable(parse):
             raise ConfigError(f"parse must be a function from the reply text, got {parse!r}")
+        if output is not None and not _is_model(output):
+            raise ConfigError(
+                f"output must be a pydantic model class (class Order(BaseModel): ...), "
+                f"got {output!r}"
+            )
         if reask is not None and not isinstance(reask, bool):
             raise ConfigError(f"reask must be True, False or None, got {reask!r}")
         self.model = model
@@ -375,7 +386,8 @@ def LLMPath(  # noqa: N802 - a factory named like the Path it builds
             ``"anthropic/claude-3-5-haiku-20241022"``.
         prompt: a ``str.format`` template (``{input}`` is the input; a dict input also
             gives its keys), or a function from the input to a string or chat messages.
-        parse: turns the reply text into the output (default: the text itself).
+        parse: turns the reply text into the output (default: the text itself); what
+            it raises fails the attempt like any exception of a path.
         output: a pydantic model: the reply (after ``parse``) is stripped of code fences,
             parsed as JSON and validated; the schema is sent as a system message.
         timeout: seconds, for the router and for litellm alike.

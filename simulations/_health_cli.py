@@ -6,10 +6,6 @@ import argparse
 import time
 from typing import Any
 
-from router import DEFAULT_HEALTH_RULES, evaluate_health
-from router._health import format_value, format_window
-from storage import open_store
-
 
 def add_health_commands(subparsers: Any) -> None:
     """Add the ``health`` command to an argparse ``add_subparsers()`` object.
@@ -51,6 +47,10 @@ def add_health_commands(subparsers: Any) -> None:
 
 def run_health(args: argparse.Namespace) -> int:
     """Print every rule of every task with its value and status; 1 if any is breached."""
+    from router import DEFAULT_HEALTH_RULES, evaluate_health
+    from router._health import format_value, format_window
+    from storage import open_store
+
     store = open_store(args.store)
     try:
         results = evaluate_health(store, args.task, now=time.time(), rules=DEFAULT_HEALTH_RULES)

@@ -311,6 +311,7 @@ def test_an_async_path_times_out_under_arun(
         ({"price_per_1k_tokens": (0.1, -1.0)}, "pair"),
         ({"reask": "yes"}, "reask"),
         ({"parse": "json"}, "parse"),
+        ({"output": dict}, "pydantic model class"),
         ({"timeout": -1.0}, "timeout"),
     ],
 )

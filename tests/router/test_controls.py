@@ -262,3 +262,24 @@ def test_bad_breakers_are_refused(options: dict[str, Any]) -> None:
 def test_bad_budgets_are_refused(options: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
         Budget(**options)
+
+
+def test_stats_show_tokens_and_cost_per_path(store: Store, task: str, clock: FakeClock) -> None:
+    def metered(x: Any) -> Metered:
+        return Metered("answer", tokens_in=100, tokens_out=20, cost=0.002)
+
+    router = make([metered, Path(alpha, price=0.01)], store, task, clock)
+    for i in range(40):
+        router.run(i)
+    stats = router.stats()
+    rows = store.outcomes(task)
+    for name in ("metered", "alpha"):
+        mine = [o for o in rows if o.path == name]
+        assert stats.loc[name, "cost"] == pytest.approx(sum(o.cost or 0 for o in mine))
+        assert stats.loc[name, "tokens"] == sum(
+            (o.tokens_in or 0) + (o.tokens_out or 0) for o in mine
+        )
+        if mine:
+            assert stats.loc[name, "cost_per_success"] == pytest.approx(
+                stats.loc[name, "cost"] / sum(o.score or 0 for o in mine)
+            )

@@ -265,3 +265,17 @@ def test_bad_rules_are_refused_with_advice(args: tuple[Any, ...], message: str) 
 def test_bad_arguments_are_refused(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         evaluate_health(open_store("memory://"), "t", **kwargs)
+
+
+def test_a_request_escalated_before_any_attempt_counts_as_escalated(clock: FakeClock) -> None:
+    store = open_store("memory://")
+    now = clock()
+    store.record_many(
+        [
+            *request("served", "t", now),
+            Outcome("queued", 1, "t", "escalation", None, now, error_class="escalated"),
+        ]
+    )
+    values = {r.rule.name: (r.value, r.samples) for r in evaluate_health(store, "t", now=now)}
+    assert values["escalations"] == (0.5, 2) and values["completion"] == (0.5, 2)
+    assert values["errors"] == (0.0, 1)  # the escalation row is not an attempt of a path
