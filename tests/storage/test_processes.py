@@ -22,7 +22,7 @@ from multiprocessing.process import BaseProcess
 import pytest
 import sqlalchemy as sa
 
-from storage import Outcome, PathPosterior
+from storage import Outcome, PathPosterior, Spend
 from storage._migrate import HEAD, VERSION_TABLE
 from storage._sql import SQLStore
 from tests.storage import workers
@@ -90,6 +90,10 @@ def test_many_processes_and_threads_lose_no_update(fresh_url: str) -> None:
     assert max(keys.values()) == 1
     assert {o.request_id: o.score for o in stored} == {o.request_id: o.score for o in expected}
     assert stored_sums(store.posteriors(task)) == expected_sums(expected)
+    writes = PROCESSES * THREADS * PER_THREAD
+    assert store.spend(f"task:{task}", 1) == Spend(writes, 0.25 * writes)
+    assert store.spend(f"budget:{task}", 1) == Spend(0, workers.BUDGET_LIMIT)  # not a cent over
+    assert store.path_states(task)["breaker"].failures == writes
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").all() == [(HEAD,)]
     store.close()

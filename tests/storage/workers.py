@@ -48,6 +48,16 @@ def final_scores(task: str, processes: int, threads: int, per_thread: int) -> It
         yield outcome
 
 
+BUDGET_LIMIT, RESERVATION = 100.0, 0.5  # dyadic: the sums are exact
+
+
+def controls(store: Any, task: str) -> None:
+    """Spend, reserve a budget and count a breaker failure: one of each per outcome."""
+    store.add_spend(f"task:{task}", 1, 1, 0.25)
+    store.reserve_spend(f"budget:{task}", 1, 0, RESERVATION, (BUDGET_LIMIT, None))
+    store.count_failure(task, "breaker", START, 10**9)
+
+
 def hammer(url: str, task: str, process: int, threads: int, per_thread: int, start: Any) -> None:
     """Open the store when every process is ready, then write from ``threads`` threads.
 
@@ -63,6 +73,7 @@ def hammer(url: str, task: str, process: int, threads: int, per_thread: int, sta
         try:
             batch: list[tuple[Outcome, float | None]] = []
             for index in range(per_thread):
+                controls(store, task)
                 item = planned(task, process, thread, index)
                 if index % 20 < 10:
                     store.record(item[0])
