@@ -847,10 +847,10 @@ class Router:
             observe_cost = getattr(self.policy, "observe_cost", None)
             if observe_cost is not None:
                 observe_cost(path.name, judged.cost)
-        if self._budget is None:
-            return
         cost, tokens = judged.cost or 0.0, judged.tokens
         plan.spend(cost, tokens)
+        if self._budget is None:
+            return
         self._budget.spend(customer, cost - reserved, tokens, now)
         if self._budget.budget.run_spent(plan.spent_tokens, plan.spent_cost):
             plan.stop("the run's budget is spent")
