@@ -33,7 +33,15 @@ from router._retry import Retry
 from router._shadow import ShadowRunner
 from router._stats import stats_table
 from router._taxonomy import Classifier, Classify
-from storage import Outcome, PathPosterior, Report, Store, StoreError, open_store
+from storage import (
+    Outcome,
+    PathPosterior,
+    Report,
+    ResilientStore,
+    Store,
+    StoreError,
+    open_store,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,6 +73,9 @@ class Router:
             share what they learn.
         store: a :class:`storage.Store`, a store URL or file path, or None for the
             default SQLite file (``$OUTCOME_ROUTER_DB`` or ``./outcome-router.db``).
+            A database the router opens from a URL is wrapped in
+            :class:`storage.ResilientStore`: while it is unreachable the router routes
+            from the last posteriors it read and queues up to 10,000 outcomes.
         seed: seed of the router's ``numpy.random.Generator``.
         clock: zero-argument callable returning seconds (default ``time.time``).
         sleep: how to wait before a retry (default: ``clock.sleep`` when the clock has
@@ -1125,7 +1136,11 @@ def _rules(
 
 def _open(store: Store | str | None) -> tuple[Store, bool]:
     if store is None or isinstance(store, str):
-        return open_store(store), True
+        opened = open_store(store)
+        if opened.url == "memory://":
+            return opened, True
+        # A database can go away: keep routing and queue outcomes until it is back.
+        return ResilientStore(opened), True
     if isinstance(store, Store):
         return store, False
     raise ConfigError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -181,6 +182,9 @@ def test_stats_table(store: Store, task: str) -> None:
         "ci_high",
         "n",
         "traffic_share",
+        "tokens",
+        "cost",
+        "cost_per_success",
     ]
     assert list(stats.index) == ["ok", "broken"]
     assert stats["traffic_share"].sum() == pytest.approx(1.0)
@@ -191,7 +195,9 @@ def test_stats_table(store: Store, task: str) -> None:
 
 def test_stats_of_a_fresh_router_show_the_prior(task: str) -> None:
     stats = Router([ok], lambda out: True, task=task, store="memory://").stats()
-    assert stats.loc["ok"].to_dict() | {"ci_low": 0, "ci_high": 0} == {
+    row = stats.loc["ok"].to_dict()
+    assert math.isnan(row.pop("cost_per_success"))
+    assert row | {"ci_low": 0, "ci_high": 0} == {
         "alpha": 1.0,
         "beta": 1.0,
         "mean": 0.5,
@@ -199,4 +205,6 @@ def test_stats_of_a_fresh_router_show_the_prior(task: str) -> None:
         "ci_high": 0,
         "n": 0,
         "traffic_share": 0.0,
+        "tokens": 0,
+        "cost": 0.0,
     }
