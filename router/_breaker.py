@@ -60,7 +60,7 @@ class PathGate:
         >>> store, clock = MemoryStore(), FakeClock()
         >>> gate = PathGate(store, "t", clock, None)
         >>> store.set_path_mode("t", "b", "disabled", at=0.0)
-        >>> gate.admit(["a", "b"], now=1.0)
+        >>> gate.admit(("a", "b"), now=1.0)
         (['a'], None)
     """
 
@@ -74,7 +74,7 @@ class PathGate:
         self._states: dict[str, PathState] = {}
         self._read_at: float | None = None
 
-    def admit(self, names: Sequence[str], now: float) -> tuple[list[str], str | None]:
+    def admit(self, names: Sequence[str], now: float) -> tuple[Sequence[str], str | None]:
         """The paths of ``names`` that may be called, and the one claimed for a trial call.
 
         A forced path is the only one admitted; disabled paths and open breakers are
@@ -82,7 +82,7 @@ class PathGate:
         """
         states = self._current(now)
         if not states:
-            return list(names), None
+            return names, None  # the same object: the caller's fast path checks for it
         forced = [name for name in names if _mode(states, name) == "forced"]
         if forced:
             return forced[:1], None

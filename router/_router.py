@@ -144,6 +144,7 @@ class Router:
 
         self._paths = _check_paths(paths)
         self._by_name = {p.name: p for p in self._paths}
+        self._index_paths()
         self.task = check_name("task", task)
         self._rng = np.random.default_rng(_check_seed(seed))
         self._clock: Clock = _check_clock(clock) or time.time
@@ -242,6 +243,7 @@ class Router:
             self._shadows = {**self._shadows, new.name: float(shadow)}
         self._by_name = {**self._by_name, new.name: new}
         self._paths = (*self._paths, new)
+        self._index_paths()
         return new
 
     def rollouts(self) -> dict[str, str]:
@@ -684,16 +686,17 @@ class Router:
     def _candidates(self, now: float) -> tuple[list[str], list[str], str | None]:
         """The learned paths the policy may choose from, the last resorts (in order), and
         the path whose half-open breaker trial this run makes."""
-        names: list[str] = []
-        for path in self._paths:
-            benched = self._benched.get(path.name)
-            if benched is not None:
-                if benched > now:
-                    continue
-                del self._benched[path.name]
-            names.append(path.name)
+        if self._benched:
+            for name, until in list(self._benched.items()):
+                if until <= now:
+                    del self._benched[name]
+        names = self._names
+        if self._benched:
+            names = tuple(n for n in names if n not in self._benched)
         admitted, trial = self._gate.admit(names, now)
         by_name = self._by_name
+        if admitted is self._names and not self._shadows and not self._rollouts.held_back_any():
+            return list(self._learned), list(self._last_resorts), trial  # the common case
         if self._shadows or self._rollouts.held_back_any():
             admitted = [
                 n for n in admitted if n not in self._shadows and not self._rollouts.held_back(n)
@@ -868,6 +871,12 @@ class Router:
 
     def _budget_alert(self, scope: str, message: str, share: float) -> None:
         self._alert(Alert("budget", self.task, None, message, self._clock()))
+
+    def _index_paths(self) -> None:
+        """Name tuples of the paths, precomputed for the common case of each run."""
+        self._names = tuple(p.name for p in self._paths)
+        self._learned = tuple(p.name for p in self._paths if not p.last_resort)
+        self._last_resorts = tuple(p.name for p in self._paths if p.last_resort)
 
     def _known_path(self, name: str) -> str:
         if name not in self._by_name:
