@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import numbers
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError, RouterError, check_score
@@ -336,13 +338,9 @@ class Router:
         owner, future = self._idempotency.claim(_check_key(idempotency_key), self._clock())
         if not owner:
             return _replayed(future.result())
-        try:
-            result = self._route(request_input, customer, deadline)
-        except BaseException as exc:
-            self._idempotency.fail(idempotency_key, future, exc)
-            raise
-        self._idempotency.finish(idempotency_key, future, result, self._clock())
-        return result
+        with self._keyed(idempotency_key, future) as kept:
+            kept.append(self._route(request_input, customer, deadline))
+        return kept[0]
 
     async def arun(
         self,
@@ -374,13 +372,9 @@ class Router:
         owner, future = self._idempotency.claim(_check_key(idempotency_key), self._clock())
         if not owner:
             return _replayed(await asyncio.wrap_future(future))
-        try:
-            result = await self._aroute(request_input, customer, deadline)
-        except BaseException as exc:
-            self._idempotency.fail(idempotency_key, future, exc)
-            raise
-        self._idempotency.finish(idempotency_key, future, result, self._clock())
-        return result
+        with self._keyed(idempotency_key, future) as kept:
+            kept.append(await self._aroute(request_input, customer, deadline))
+        return kept[0]
 
     def report(self, request_id: str, score: object) -> Report:
         """Set or override the score of a served request later (delayed feedback).
@@ -440,29 +434,48 @@ class Router:
 
     # The run loop, sync and async: identical but for how they call and wait.
 
-    def _route(self, request_input: Any, customer: str | None, deadline: float | None) -> RunResult:
+    @contextlib.contextmanager
+    def _keyed(self, key: str, future: Future[Any]) -> Iterator[list[RunResult]]:
+        """Around the first run of an idempotency key: remember its result, or its error."""
+        kept: list[RunResult] = []
+        try:
+            yield kept
+        except BaseException as exc:
+            self._idempotency.fail(key, future, exc)
+            raise
+        self._idempotency.finish(key, future, kept[0], self._clock())
+
+    @contextlib.contextmanager
+    def _running(
+        self, request_input: Any, customer: str | None, deadline: float | None
+    ) -> Iterator[tuple[RunPlan, list[RunResult]]]:
+        """Around one run: guardrails, the plan, the loop guard, observers and shadows."""
         self._check_input(request_input)
         plan = self._plan(customer, deadline)
+        kept: list[RunResult] = []
         guard = CURRENT_GUARD.set(RunGuard(self._loop_limit) if self._loop_limit else None)
         try:
-            result = self._drive(plan, request_input, customer)
+            yield plan, kept
         except RouterError as exc:
             self._ran(plan, request_input, customer, None, exc)
             raise
         finally:
             CURRENT_GUARD.reset(guard)
-        self._ran(plan, request_input, customer, result, None)
+        self._ran(plan, request_input, customer, kept[0], None)
         if self._shadows:
             self._shadow(plan, request_input, customer)
-        return result
+
+    def _route(self, request_input: Any, customer: str | None, deadline: float | None) -> RunResult:
+        with self._running(request_input, customer, deadline) as (plan, kept):
+            kept.append(self._drive(plan, request_input, customer))
+        return kept[0]
 
     def _drive(self, plan: RunPlan, request_input: Any, customer: str | None) -> RunResult:
         while isinstance(action := plan.next_action(self._clock()), CallPath):
             if action.wait > 0:
                 self._sleep(action.wait)
-            self._count_attempt(action)
-            reserved = self._reserve(plan, action, customer)
-            if reserved is None or not self._take_slot(plan, action, customer, reserved):
+            reserved = self._prepare_call(plan, action, customer)
+            if reserved is None:
                 continue
             try:
                 called = self._caller.call(
@@ -478,20 +491,9 @@ class Router:
     async def _aroute(
         self, request_input: Any, customer: str | None, deadline: float | None
     ) -> RunResult:
-        self._check_input(request_input)
-        plan = self._plan(customer, deadline)
-        guard = CURRENT_GUARD.set(RunGuard(self._loop_limit) if self._loop_limit else None)
-        try:
-            result = await self._adrive(plan, request_input, customer)
-        except RouterError as exc:
-            self._ran(plan, request_input, customer, None, exc)
-            raise
-        finally:
-            CURRENT_GUARD.reset(guard)
-        self._ran(plan, request_input, customer, result, None)
-        if self._shadows:
-            self._shadow(plan, request_input, customer)
-        return result
+        with self._running(request_input, customer, deadline) as (plan, kept):
+            kept.append(await self._adrive(plan, request_input, customer))
+        return kept[0]
 
     async def _adrive(self, plan: RunPlan, request_input: Any, customer: str | None) -> RunResult:
         import asyncio
@@ -502,9 +504,8 @@ class Router:
                     await asyncio.sleep(action.wait)
                 else:
                     self._sleep(action.wait)
-            self._count_attempt(action)
-            reserved = self._reserve(plan, action, customer)
-            if reserved is None or not self._take_slot(plan, action, customer, reserved):
+            reserved = self._prepare_call(plan, action, customer)
+            if reserved is None:
                 continue
             try:
                 called = await self._caller.acall(
@@ -622,10 +623,18 @@ class Router:
                     f"max_input_size={limit}; shorten or split it"
                 )
 
-    def _count_attempt(self, action: CallPath) -> None:
+    def _prepare_call(self, plan: RunPlan, action: CallPath, customer: str | None) -> float | None:
+        """Count the attempt (loop guard), reserve its price, take a rate-limit slot.
+
+        Returns the cost reserved, or None when the path is skipped (or the run stops).
+        """
         guard = CURRENT_GUARD.get()
         if guard is not None:
             guard.count(f"path:{action.path.name}")
+        reserved = self._reserve(plan, action, customer)
+        if reserved is None or not self._take_slot(plan, action, customer, reserved):
+            return None
+        return reserved
 
     def _shadow(self, plan: RunPlan, request_input: Any, customer: str | None) -> None:
         """Start the shadow calls sampled for this request (in the background)."""
