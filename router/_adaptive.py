@@ -184,8 +184,9 @@ class AdaptiveThompson:
 
     def _expected_score(self, row: PathPosterior, watch: _Watch, tick: int) -> tuple[float, float]:
         """Beta with the mean and variance of quality x availability, idle evidence faded."""
-        successes = row.recent_successes
-        failures = row.quality_failures
+        # row.recent_successes and row.quality_failures, inlined (the hot path of choose)
+        successes = row.alpha - (row.base_alpha or 0.0)
+        failures = row.beta - (row.base_beta or 0.0) - (row.errors - row.base_errors)
         answered, failed = watch.availability.answered, watch.availability.failed
         idle = tick - watch.last_tick
         if idle > 0:

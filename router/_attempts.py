@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from bandits import InvalidScoreError, RouterError
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 _REASKABLE = (ErrorClass.CLIENT, ErrorClass.INVALID_OUTPUT)
+_NO_USAGE = Metered(None)
+NO_METADATA: Mapping[str, Any] = MappingProxyType({})
+"""The metadata of an attempt with nothing to say (shared, read-only)."""
 
 
 @dataclass(slots=True)
@@ -37,7 +41,7 @@ class Judged:
     attempt: Attempt
     output: Any
     errored: bool
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] | None = None
     broken: RouterError | None = None
     refused: bool = False
     tokens_in: int | None = None
@@ -88,7 +92,7 @@ class AttemptJudge:
             error = timeout_error(path, limit)  # the clock says it overran (simulated time)
         if error is not None:
             return self._failed(action, latency_ms, error, self._classifier(error), True)
-        output, usage = called.output, Metered(None)
+        output, usage = called.output, _NO_USAGE
         if isinstance(output, Metered):
             output, usage = output.output, output
         cost = usage.cost if usage.cost is not None else path.price

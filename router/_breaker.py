@@ -68,6 +68,7 @@ class PathGate:
         if breaker is not None and not isinstance(breaker, Breaker):
             raise ConfigError(f"breaker must be a Breaker(...) or None, got {breaker!r}")
         self._store = store
+        self._read_states = store.path_states  # bound once: read on every refresh
         self._task = task
         self._clock = clock
         self.breaker = breaker
@@ -137,7 +138,7 @@ class PathGate:
         read_at = self._read_at
         if read_at is None or now - read_at >= REFRESH_SECONDS or now < read_at:
             try:
-                self._states = self._store.path_states(self._task)
+                self._states = self._read_states(self._task)
             except StoreError as exc:
                 logger.warning("path modes of %r not refreshed: %s", self._task, exc)
             self._read_at = now

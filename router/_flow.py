@@ -199,7 +199,10 @@ class RunPlan:
         return best, self._outputs.get(best.number)
 
     def _index(self, name: str) -> int:
-        return next(i for i, p in enumerate(self.ranking) if p.name == name)
+        for index, path in enumerate(self.ranking):
+            if path.name == name:
+                return index
+        raise KeyError(name)
 
     def _call(
         self, path: Path, now: float, wait: float, feedback: BaseException | None = None

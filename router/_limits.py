@@ -118,9 +118,10 @@ class Limiter:
 
     def release(self, key: str) -> None:
         """A call of ``key`` finished."""
+        if key not in self._caps:
+            return  # no in-flight cap: nothing to count (and no lock on the hot path)
         with self._lock:
-            if key in self._caps:
-                self._in_flight[key] = max(0, self._in_flight.get(key, 0) - 1)
+            self._in_flight[key] = max(0, self._in_flight.get(key, 0) - 1)
 
     def wait(self, key: str, now: float) -> float:
         """Seconds until ``key``'s rate limits would allow a call (0 if they do now)."""

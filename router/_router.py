@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 import logging
 import numbers
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError, RouterError, check_score
 from router._adaptive import AdaptiveThompson
-from router._attempts import AttemptJudge, Judged
+from router._attempts import NO_METADATA, AttemptJudge, Judged
 from router._breaker import Breaker, PathGate
 from router._budget import Budget, BudgetExceeded, BudgetKeeper
 from router._calls import Called, PathCaller
@@ -445,30 +446,39 @@ class Router:
             raise
         self._idempotency.finish(key, future, kept[0], self._clock())
 
-    @contextlib.contextmanager
-    def _running(
+    def _begin(
         self, request_input: Any, customer: str | None, deadline: float | None
-    ) -> Iterator[tuple[RunPlan, list[RunResult]]]:
-        """Around one run: guardrails, the plan, the loop guard, observers and shadows."""
+    ) -> tuple[RunPlan, contextvars.Token[RunGuard | None]]:
+        """Guardrails, the plan, and the run's loop guard."""
         self._check_input(request_input)
         plan = self._plan(customer, deadline)
-        kept: list[RunResult] = []
-        guard = CURRENT_GUARD.set(RunGuard(self._loop_limit) if self._loop_limit else None)
-        try:
-            yield plan, kept
-        except RouterError as exc:
-            self._ran(plan, request_input, customer, None, exc)
-            raise
-        finally:
-            CURRENT_GUARD.reset(guard)
-        self._ran(plan, request_input, customer, kept[0], None)
-        if self._shadows:
+        guard = RunGuard(self._loop_limit) if self._loop_limit else None
+        return plan, CURRENT_GUARD.set(guard)
+
+    def _end(
+        self,
+        plan: RunPlan,
+        request_input: Any,
+        customer: str | None,
+        result: RunResult | None,
+        error: RouterError | None,
+    ) -> None:
+        """Tell the observers how the run ended, and start its shadow calls."""
+        self._ran(plan, request_input, customer, result, error)
+        if result is not None and self._shadows:
             self._shadow(plan, request_input, customer)
 
     def _route(self, request_input: Any, customer: str | None, deadline: float | None) -> RunResult:
-        with self._running(request_input, customer, deadline) as (plan, kept):
-            kept.append(self._drive(plan, request_input, customer))
-        return kept[0]
+        plan, guard = self._begin(request_input, customer, deadline)
+        try:
+            result = self._drive(plan, request_input, customer)
+        except RouterError as exc:
+            self._end(plan, request_input, customer, None, exc)
+            raise
+        finally:
+            CURRENT_GUARD.reset(guard)
+        self._end(plan, request_input, customer, result, None)
+        return result
 
     def _drive(self, plan: RunPlan, request_input: Any, customer: str | None) -> RunResult:
         while isinstance(action := plan.next_action(self._clock()), CallPath):
@@ -491,9 +501,16 @@ class Router:
     async def _aroute(
         self, request_input: Any, customer: str | None, deadline: float | None
     ) -> RunResult:
-        with self._running(request_input, customer, deadline) as (plan, kept):
-            kept.append(await self._adrive(plan, request_input, customer))
-        return kept[0]
+        plan, guard = self._begin(request_input, customer, deadline)
+        try:
+            result = await self._adrive(plan, request_input, customer)
+        except RouterError as exc:
+            self._end(plan, request_input, customer, None, exc)
+            raise
+        finally:
+            CURRENT_GUARD.reset(guard)
+        self._end(plan, request_input, customer, result, None)
+        return result
 
     async def _adrive(self, plan: RunPlan, request_input: Any, customer: str | None) -> RunResult:
         import asyncio
@@ -670,7 +687,7 @@ class Router:
                 tokens_in=judged.tokens_in,
                 tokens_out=judged.tokens_out,
                 cost=judged.cost,
-                metadata={**judged.metadata, "shadow": True},
+                metadata={**(judged.metadata or {}), "shadow": True},
             )
         )
 
@@ -807,7 +824,7 @@ class Router:
                 tokens_in=judged.tokens_in,
                 tokens_out=judged.tokens_out,
                 cost=judged.cost,
-                metadata=judged.metadata,
+                metadata=judged.metadata or NO_METADATA,
             )
         )
         self._account(plan, path, judged, customer, reserved)

@@ -76,22 +76,23 @@ class MemoryControls:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._states: dict[tuple[str, str], PathState] = {}
+        self._by_task: dict[str, dict[str, PathState]] = {}  # the same states, by task
         self._spend: dict[tuple[str, int], Spend] = {}
 
     def path_states(self, task: str) -> dict[str, PathState]:
         """Every path of ``task`` with a mode or breaker state."""
-        with self._lock:
-            return {path: state for (t, path), state in self._states.items() if t == task}
+        found = self._by_task.get(task)  # read on every request: no lock, no scan
+        return dict(found) if found else {}
 
     def set_path_mode(self, task: str, path: str, mode: str, at: float) -> None:
         """Set a path's operator mode; forcing a path un-forces the task's others."""
         check_mode(mode)
         with self._lock:
             if mode == "forced":
-                for key, state in self._states.items():
+                for key, state in list(self._states.items()):
                     if key[0] == task and state.mode == "forced":
-                        self._states[key] = replace(state, mode="auto", updated_at=at)
-            self._states[task, path] = replace(self._get(task, path), mode=mode, updated_at=at)
+                        self._put(key[0], replace(state, mode="auto", updated_at=at))
+            self._put(task, replace(self._get(task, path), mode=mode, updated_at=at))
 
     def count_failure(self, task: str, path: str, at: float, threshold: int) -> PathState:
         """One more consecutive failure; the breaker opens (again) at ``threshold``."""
@@ -100,7 +101,7 @@ class MemoryControls:
             failures = state.failures + 1
             opened_at = at if failures >= threshold else state.opened_at
             state = replace(state, failures=failures, opened_at=opened_at, updated_at=at)
-            self._states[task, path] = state
+            self._put(task, state)
             return state
 
     def count_success(self, task: str, path: str, at: float) -> None:
@@ -108,9 +109,8 @@ class MemoryControls:
         with self._lock:
             state = self._get(task, path)
             if state.failures or state.opened_at is not None:
-                self._states[task, path] = replace(
-                    state, failures=0, opened_at=None, trial_at=None, updated_at=at
-                )
+                cleared = replace(state, failures=0, opened_at=None, trial_at=None, updated_at=at)
+                self._put(task, cleared)
 
     def claim_trial(self, task: str, path: str, at: float, recovery: float) -> bool:
         """Claim the half-open trial call of an open breaker, once per ``recovery`` seconds."""
@@ -118,7 +118,7 @@ class MemoryControls:
             state = self._get(task, path)
             if not _trial_due(state, at, recovery):
                 return False
-            self._states[task, path] = replace(state, trial_at=at, updated_at=at)
+            self._put(task, replace(state, trial_at=at, updated_at=at))
             return True
 
     def add_spend(self, scope: str, day: int, tokens: int, cost: float) -> Spend:
@@ -154,6 +154,10 @@ class MemoryControls:
         """A scope's spending of ``day``."""
         with self._lock:
             return self._spend.get((scope, day), Spend())
+
+    def _put(self, task: str, state: PathState) -> None:
+        self._states[task, state.path] = state
+        self._by_task[task] = {**self._by_task.get(task, {}), state.path: state}
 
     def _get(self, task: str, path: str) -> PathState:
         return self._states.get((task, path)) or PathState(path)
