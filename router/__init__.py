@@ -10,6 +10,8 @@ Example:
     True
 """
 
+from typing import TYPE_CHECKING
+
 from router._adaptive import AdaptiveThompson
 from router._baselines import (
     UCB1,
@@ -41,20 +43,33 @@ from router._errors import (
 from router._escalation import Alert, Escalation
 from router._events import AttemptEvent, Observer, RunEvent
 from router._guard import InputTooLarge, LoopDetected, note_tool_call
-from router._health import DEFAULT_RULES as DEFAULT_HEALTH_RULES
-from router._health import HealthResult, HealthRule, evaluate_health
 from router._limits import RateLimit
-from router._logging import StructuredLog
-from router._otel import OpenTelemetryTracer
 from router._path import Path
 from router._policy import Choice, Policy, Reset
-from router._prometheus import PrometheusMetrics
-from router._redact import Redactor
 from router._result import Attempt, RunResult
 from router._retry import Retry
 from router._router import Router
 from router._taxonomy import Classifier, ErrorClass
 from router._validation import InvalidOutput, strip_code_fences, validate_output
+
+if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
+    from router._health import DEFAULT_RULES as DEFAULT_HEALTH_RULES
+    from router._health import HealthResult, HealthRule, evaluate_health
+    from router._logging import StructuredLog
+    from router._otel import OpenTelemetryTracer
+    from router._prometheus import PrometheusMetrics
+    from router._redact import Redactor
+
+_LAZY = {
+    "DEFAULT_HEALTH_RULES": ("router._health", "DEFAULT_RULES"),
+    "HealthResult": ("router._health", "HealthResult"),
+    "HealthRule": ("router._health", "HealthRule"),
+    "evaluate_health": ("router._health", "evaluate_health"),
+    "StructuredLog": ("router._logging", "StructuredLog"),
+    "OpenTelemetryTracer": ("router._otel", "OpenTelemetryTracer"),
+    "PrometheusMetrics": ("router._prometheus", "PrometheusMetrics"),
+    "Redactor": ("router._redact", "Redactor"),
+}
 
 __all__ = [
     "DEFAULT_HEALTH_RULES",
@@ -115,3 +130,15 @@ __all__ = [
     "strip_code_fences",
     "validate_output",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Operations helpers (health rules, logs, metrics, traces) load when first asked for.
+    found = _LAZY.get(name)
+    if found is None:
+        raise AttributeError(f"module 'router' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(found[0]), found[1])
+    globals()[name] = value
+    return value
