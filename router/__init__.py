@@ -23,7 +23,7 @@ from router._baselines import (
     Thompson,
 )
 from router._breaker import Breaker
-from router._budget import Budget, BudgetExceeded, Metered
+from router._budget import Budget, BudgetExceeded, Metered, MeteredScore
 from router._canary import Canary
 from router._clock import Clock, FakeClock
 from router._cost import CostAware
@@ -101,6 +101,7 @@ __all__ = [
     "InvalidScoreError",
     "LoopDetected",
     "Metered",
+    "MeteredScore",
     "Observer",
     "OpenTelemetryTracer",
     "Path",

@@ -47,6 +47,8 @@ class Judged:
     tokens_in: int | None = None
     tokens_out: int | None = None
     cost: float | None = None
+    judge_tokens: int = 0  # what success_fn spent scoring it (a MeteredScore)
+    judge_cost: float = 0.0
 
     @property
     def tokens(self) -> int:
@@ -110,12 +112,17 @@ class AttemptJudge:
             except InvalidOutput as exc:
                 return self._failed(action, latency_ms, exc, ErrorClass.INVALID_OUTPUT, False)
         try:
-            score = self._scorer.score(request_input, output)
+            score, (judge_tokens, judge_cost) = self._scorer.measure(request_input, output)
         except (InvalidScoreError, ScoringError) as exc:
             error_class = "invalid_score" if isinstance(exc, InvalidScoreError) else "scoring_error"
             attempt = Attempt(path.name, action.number, None, latency_ms, exc, error_class)
             return Judged(attempt, None, False, {"error": type(exc).__name__}, broken=exc)
-        return Judged(Attempt(path.name, action.number, score, latency_ms), output, False)
+        judged = Judged(Attempt(path.name, action.number, score, latency_ms), output, False)
+        if judge_tokens or judge_cost is not None:  # success_fn spent money (a model judge)
+            judged.metadata = {"judge_tokens": judge_tokens, "judge_cost": judge_cost}
+            judged.judge_cost = judge_cost or 0.0
+            judged.judge_tokens = judge_tokens
+        return judged
 
     def retry_wait(self, path: Path, attempt: Attempt, tries: int) -> float | None:
         """Seconds before calling ``path`` again after ``tries`` calls, or None to move on."""

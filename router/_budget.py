@@ -55,6 +55,29 @@ class Metered:
         return (self.tokens_in or 0) + (self.tokens_out or 0)
 
 
+class MeteredScore(float):
+    """A score (a float in [0, 1]) that carries what computing it cost.
+
+    A ``success_fn`` that calls a model (``router.llm.llm_judge``) returns one, so the
+    router records the judging spend on the attempt's outcome (metadata ``judge_tokens``
+    and ``judge_cost``) and counts it against budgets. Everywhere else it is a float.
+
+    Example:
+        >>> score = MeteredScore(0.8, tokens=120, cost=0.0002)
+        >>> score + 0.1 > 0.85, score.cost
+        (True, 0.0002)
+    """
+
+    tokens: int
+    cost: float | None
+
+    def __new__(cls, value: float, *, tokens: int = 0, cost: float | None = None) -> MeteredScore:
+        made = super().__new__(cls, value)
+        made.tokens = int(tokens)
+        made.cost = cost
+        return made
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     """Spending limits, enforced across every process on the store.

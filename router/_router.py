@@ -887,7 +887,8 @@ class Router:
             observe_cost = getattr(self.policy, "observe_cost", None)
             if observe_cost is not None:
                 observe_cost(path.name, judged.cost)
-        cost, tokens = judged.cost or 0.0, judged.tokens
+        cost = (judged.cost or 0.0) + judged.judge_cost
+        tokens = judged.tokens + judged.judge_tokens
         plan.spend(cost, tokens)
         if self._budget is None:
             return

@@ -9,6 +9,8 @@ from typing import Any
 from bandits import ConfigError, check_score
 from router._errors import ScoringError
 
+_NOTHING: tuple[int, float | None] = (0, None)
+
 
 class Scorer:
     """Calls ``success_fn(output)`` or ``success_fn(input, output)`` and validates the score.
@@ -36,6 +38,10 @@ class Scorer:
 
     def score(self, request_input: Any, output: Any) -> float:
         """Score one output. Raises InvalidScoreError or ScoringError (a bug in success_fn)."""
+        return self.measure(request_input, output)[0]
+
+    def measure(self, request_input: Any, output: Any) -> tuple[float, tuple[int, float | None]]:
+        """The score, and the (tokens, cost) scoring spent (``MeteredScore``; else (0, None))."""
         try:
             raw = self._fn(request_input, output) if self._wants_input else self._fn(output)
         except Exception as exc:
@@ -43,7 +49,12 @@ class Scorer:
                 f"success_fn raised {type(exc).__name__}: {exc}; make it return False for "
                 "outputs it cannot judge"
             ) from exc
-        return check_score(raw)
+        spent = (
+            (getattr(raw, "tokens", 0), getattr(raw, "cost", None))
+            if isinstance(raw, float)
+            else _NOTHING
+        )
+        return check_score(raw), spent
 
 
 def _required_positional(fn: Callable[..., Any]) -> int:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError, RouterError
-from router._budget import Metered
+from router._budget import Metered, MeteredScore
 from router._names import check_name
 from router._path import Path
 from router._validation import InvalidOutput, validate_output
@@ -511,7 +511,10 @@ def _shown(value: Any) -> str:
 class Judge:
     """A ``success_fn(input, output)`` that asks a model to grade outputs; see :func:`llm_judge`.
 
-    Spending is kept on the judge (thread-safe): ``calls`` (model calls), ``spent_tokens``,
+    A model-graded score is a :class:`router.MeteredScore`: as a router's success_fn,
+    the judge's tokens and cost go on the judged attempt's outcome row (metadata
+    ``judge_tokens``, ``judge_cost``) and count against the router's budgets.
+    Spending is also kept on the judge (thread-safe): ``calls`` (model calls), ``spent_tokens``,
     ``spent_cost`` (dollars of the calls whose price is known), ``unpriced_calls``,
     ``judged`` and ``cheap`` (outputs scored by the model and by ``cheap_check``) and
     ``failures`` (judge calls that failed or gave no grade).
@@ -601,11 +604,10 @@ class Judge:
                     "llm_judge a cheap_check to score outputs while it is down"
                 ) from exc
             return self._cheap(request_input, output)
-        if self.threshold is not None:
-            return 1.0 if grade >= self.threshold else 0.0
-        return grade
+        value = grade if self.threshold is None else float(grade >= self.threshold)
+        return MeteredScore(value, tokens=grade.tokens, cost=grade.cost)
 
-    def _ask(self, request_input: Any, output: Any) -> float:
+    def _ask(self, request_input: Any, output: Any) -> MeteredScore:
         litellm = _load_litellm()
         messages = self.messages(request_input, output)
         response = litellm.completion(model=self.model, messages=messages, **self.litellm_kwargs)
@@ -620,7 +622,7 @@ class Judge:
         grade = _parse_grade(_content_of(response))
         with self._lock:
             self.judged += 1
-        return grade
+        return MeteredScore(grade, tokens=usage.tokens_in + usage.tokens_out, cost=usage.cost)
 
     def _cheap(self, request_input: Any, output: Any) -> float:
         assert self.cheap_check is not None  # checked in __init__ whenever it can be needed

@@ -49,6 +49,8 @@ def test_the_grade_is_the_score_and_the_judge_keeps_its_spending(
     )
     assert (judge.calls, judge.judged, judge.spent_tokens) == (1, 1, tokens_in + 1)
     assert judge.spent_cost == pytest.approx(in_cost + out_cost) and judge.unpriced_calls == 0
+    assert row.metadata["judge_tokens"] == tokens_in + 1  # also on the judged attempt's row
+    assert row.metadata["judge_cost"] == pytest.approx(in_cost + out_cost)
 
 
 @pytest.mark.parametrize(("grade", "score"), [("0.8", 1.0), ("Grade: 0.6", 0.0), ("0.7", 1.0)])
@@ -148,3 +150,23 @@ def test_judge_settings_and_spending_start_at_zero(litellm: ModuleType) -> None:
     }
     assert (judge.calls, judge.spent_tokens, judge.spent_cost, judge.failures) == (0, 0, 0.0, 0)
     assert repr(judge) == "Judge(model='openai/gpt-4o', sample=1.0, calls=0)"
+
+
+def test_judging_spend_counts_against_the_run_budget(
+    litellm: ModuleType, provider: FakeProvider, make_router: MakeRouter
+) -> None:
+    from router import Budget, MeteredScore
+
+    provider.reply = grading("0.4")
+    judge = judge_of(provider, price_per_1k_tokens=(1000.0, 1000.0))  # a dollar a token
+    score = judge("two pens", "2 pens")
+    assert isinstance(score, MeteredScore) and score.cost is not None and score.cost >= 1.0
+    first = LLMPath("openai/gpt-4o-mini", "{input}", api_base=provider.base_url, api_key="t")
+    second = LLMPath(
+        "openai/gpt-4o-mini", "{input}", name="second", api_base=provider.base_url, api_key="t"
+    )
+    router = make_router(
+        [first, second], success_fn=judge, fallback_below=0.5, budget=Budget(run_cost=1.0)
+    )
+    result = router.route("two pens")
+    assert len(result.attempts) == 1, "the judge's spend used up the run budget: no fallback"
