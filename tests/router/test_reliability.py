@@ -400,10 +400,11 @@ def test_an_idempotency_key_replays_the_completed_result(clock: FakeClock) -> No
 
 def test_concurrent_duplicates_call_a_path_once() -> None:
     calls: list[Any] = []
-    release = threading.Event()
+    called, release = threading.Event(), threading.Event()
 
     def slow(x: Any) -> str:
         calls.append(x)
+        called.set()
         release.wait(10)
         return "once"
 
@@ -415,8 +416,7 @@ def test_concurrent_duplicates_call_a_path_once() -> None:
     ]
     for thread in threads:
         thread.start()
-    while not calls:
-        threading.Event().wait(0.001)
+    assert called.wait(10)
     release.set()
     for thread in threads:
         thread.join()
