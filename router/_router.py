@@ -6,7 +6,6 @@ import contextlib
 import contextvars
 import itertools
 import logging
-import numbers
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,8 +22,8 @@ from router._canary import Canary, Rollouts
 from router._clock import Clock
 from router._errors import AllPathsFailed, RateLimitExceeded
 from router._escalation import Alert, Escalation
-from router._events import AttemptEvent, Observer, RunEvent
-from router._flow import CallPath, Escalate, GiveUp, RunPlan, RunRules, Serve
+from router._events import Observer, attempt_event, notify, run_event
+from router._flow import CallPath, Escalate, GiveUp, RunPlan, Serve
 from router._guard import CURRENT_GUARD, InputTooLarge, LoopDetected, RunGuard, input_size
 from router._idempotency import IdempotencyCache
 from router._limits import Limiter, RateLimit
@@ -33,6 +32,25 @@ from router._path import Path
 from router._policy import Choice, Policy, Reset
 from router._result import RunResult
 from router._retry import Retry
+from router._settings import (
+    ESCALATION,
+    PathLike,
+    RealSleep,
+    Sleep,
+    check_clock,
+    check_deadline,
+    check_key,
+    check_observers,
+    check_paths,
+    check_positive_int,
+    check_retry,
+    check_seed,
+    check_sleep,
+    classifier,
+    open_store_of,
+    replayed,
+    rules,
+)
 from router._shadow import ShadowRunner
 from router._stats import stats_table
 from router._taxonomy import Classifier, Classify
@@ -40,10 +58,8 @@ from storage import (
     Outcome,
     PathPosterior,
     Report,
-    ResilientStore,
     Store,
     StoreError,
-    open_store,
 )
 
 if TYPE_CHECKING:
@@ -51,12 +67,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("outcome_router")
 
-PathLike = Path | Callable[[Any], Any]
 AlertHandler = Callable[[Alert], None]
-Sleep = Callable[[float], None]
 
-ESCALATION = "escalation"
-"""The pseudo-path of escalated requests: in results and outcome rows, never a real path."""
 AUTH_COOLDOWN = 300.0  # seconds a path whose credentials were refused stays out of routing
 
 
@@ -145,20 +157,20 @@ class Router:
     ) -> None:
         import numpy as np
 
-        self._paths = _check_paths(paths)
+        self._paths = check_paths(paths)
         self._by_name = {p.name: p for p in self._paths}
         self._index_paths()
         self.task = check_name("task", task)
-        self._rng = np.random.default_rng(_check_seed(seed))
-        self._clock: Clock = _check_clock(clock) or time.time
-        self._sleep: Sleep = _check_sleep(sleep, self._clock)
-        self._store, self._owns_store = _open(store)
+        self._rng = np.random.default_rng(check_seed(seed))
+        self._clock: Clock = check_clock(clock) or time.time
+        self._sleep: Sleep = check_sleep(sleep, self._clock)
+        self._store, self._owns_store = open_store_of(store)
         if policy is not None and not isinstance(policy, Policy):
             raise ConfigError(
                 f"policy must have choose() and observe() (see router.Policy), got {policy!r}"
             )
         self.policy: Policy = policy if policy is not None else AdaptiveThompson()
-        self._rules = _rules(fallback, deadline, fallback_below, escalation)
+        self._rules = rules(fallback, deadline, fallback_below, escalation)
         self._deadline = deadline
         self._escalation = escalation
         if on_alert is not None and not callable(on_alert):
@@ -169,12 +181,12 @@ class Router:
             raise ConfigError(f"customer_limit must be a RateLimit(...), got {customer_limit!r}")
         self._customer_limit = customer_limit
         self._judge = AttemptJudge(
-            success_fn, _classifier(classify), _check_retry(retry), self._rng, self._clock
+            success_fn, classifier(classify), check_retry(retry), self._rng, self._clock
         )
         self._idempotency = IdempotencyCache(idempotency_window)
-        self._observers = _check_observers(observers)
-        self._max_input_size = _check_positive_int("max_input_size", max_input_size)
-        self._loop_limit = _check_positive_int("loop_limit", loop_limit)
+        self._observers = check_observers(observers)
+        self._max_input_size = check_positive_int("max_input_size", max_input_size)
+        self._loop_limit = check_positive_int("loop_limit", loop_limit)
         self._rollouts = Rollouts()
         self._shadows: dict[str, float] = {}
         self._shadow_runner = ShadowRunner()
@@ -229,7 +241,7 @@ class Router:
             >>> router.add_path(b).name, [p.name for p in router.paths]
             ('b', ['a', 'b'])
         """
-        new = _check_paths([*self._paths, path])[-1]
+        new = check_paths([*self._paths, path])[-1]
         rollout = Canary() if canary is True else canary or None
         if rollout is not None and not isinstance(rollout, Canary):
             raise ConfigError(f"canary must be True, False or a Canary(...), got {canary!r}")
@@ -336,9 +348,9 @@ class Router:
         """Like :meth:`run`, returning the full :class:`RunResult`."""
         if idempotency_key is None:
             return self._route(request_input, customer, deadline)
-        owner, future = self._idempotency.claim(_check_key(idempotency_key), self._clock())
+        owner, future = self._idempotency.claim(check_key(idempotency_key), self._clock())
         if not owner:
-            return _replayed(future.result())
+            return replayed(future.result())
         with self._keyed(idempotency_key, future) as kept:
             kept.append(self._route(request_input, customer, deadline))
         return kept[0]
@@ -370,9 +382,9 @@ class Router:
 
         if idempotency_key is None:
             return await self._aroute(request_input, customer, deadline)
-        owner, future = self._idempotency.claim(_check_key(idempotency_key), self._clock())
+        owner, future = self._idempotency.claim(check_key(idempotency_key), self._clock())
         if not owner:
-            return _replayed(await asyncio.wrap_future(future))
+            return replayed(await asyncio.wrap_future(future))
         with self._keyed(idempotency_key, future) as kept:
             kept.append(await self._aroute(request_input, customer, deadline))
         return kept[0]
@@ -517,7 +529,7 @@ class Router:
 
         while isinstance(action := plan.next_action(self._clock()), CallPath):
             if action.wait > 0:
-                if isinstance(self._sleep, _RealSleep):
+                if isinstance(self._sleep, RealSleep):
                     await asyncio.sleep(action.wait)
                 else:
                     self._sleep(action.wait)
@@ -544,36 +556,17 @@ class Router:
         error: RouterError | None,
     ) -> None:
         """Tell the observers how the run ended."""
-        if not self._observers:
-            return
-        event = RunEvent(
-            task=self.task,
-            request_id=plan.request_id,
-            decision=tuple(p.name for p in plan.ranking),
-            served_by=None if result is None else result.path,
-            score=None if result is None else result.score,
-            attempts=len(plan.attempts),
-            fallbacks=max(0, len({a.path for a in plan.attempts}) - 1),
-            escalated=result is not None and result.escalated,
-            latency_ms=(self._clock() - plan.started_at) * 1000.0,
-            cost=plan.spent_cost,
-            customer=customer,
-            error=None if error is None else f"{type(error).__name__}: {error}",
-            at=self._clock(),
-            input=request_input,
-            output=None if result is None else result.output,
-        )
-        for observer in self._observers:
-            try:
-                observer.on_run(event)
-            except Exception:  # an observer must never fail the request
-                logger.exception("observer %r failed on a run event", observer)
+        if self._observers:
+            event = run_event(
+                self.task, plan, request_input, customer, result, error, self._clock()
+            )
+            notify(self._observers, "on_run", event)
 
     def _plan(self, customer: str | None, deadline: float | None) -> RunPlan:
         now = self._clock()
         if customer is not None:
             self._admit(check_name("customer", customer), now)
-        limit = self._deadline if deadline is None else _check_deadline(deadline)
+        limit = self._deadline if deadline is None else check_deadline(deadline)
         posteriors = self._posteriors()
         tick = sum(row.n for row in posteriors.values())
         learned, last_resorts, trial = self._candidates(now)
@@ -853,28 +846,8 @@ class Router:
         judged: Judged,
         customer: str | None,
     ) -> None:
-        attempt = judged.attempt
-        event = AttemptEvent(
-            task=self.task,
-            request_id=plan.request_id,
-            attempt=attempt.number,
-            path=attempt.path,
-            score=attempt.score,
-            error_class=attempt.error_class,
-            latency_ms=attempt.latency_ms,
-            tokens=judged.tokens,
-            cost=judged.cost,
-            customer=customer,
-            propensity=plan.propensities.get(attempt.path),
-            at=self._clock(),
-            input=request_input,
-            output=judged.output,
-        )
-        for observer in self._observers:
-            try:
-                observer.on_attempt(event)
-            except Exception:  # an observer must never fail the request
-                logger.exception("observer %r failed on an attempt event", observer)
+        event = attempt_event(self.task, plan, request_input, judged, customer, self._clock())
+        notify(self._observers, "on_attempt", event)
 
     def _account(
         self, plan: RunPlan, path: Path, judged: Judged, customer: str | None, reserved: float
@@ -1040,146 +1013,3 @@ class Router:
         except StoreError as exc:
             self.unrecorded += 1
             logger.warning("outcome of request %s not recorded: %s", outcome.request_id, exc)
-
-
-class _RealSleep:
-    """``time.sleep``, marked so async runs can await ``asyncio.sleep`` instead."""
-
-    def __call__(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-def _replayed(result: RunResult) -> RunResult:
-    from dataclasses import replace
-
-    return replace(result, replayed=True)
-
-
-def _check_paths(paths: Sequence[PathLike]) -> tuple[Path, ...]:
-    if callable(paths) or isinstance(paths, str | bytes) or not isinstance(paths, Sequence):
-        raise ConfigError(
-            f"paths must be a list of callables or Path objects, got {type(paths).__name__}; "
-            "wrap a single path in a list: Router([extract], ...)"
-        )
-    if not paths:
-        raise ConfigError("paths is empty; give the router at least one path to call")
-    checked = tuple(Path.of(p) for p in paths)
-    if any(p.name == ESCALATION for p in checked):
-        raise ConfigError(
-            f"the path name {ESCALATION!r} is reserved for escalated requests; rename the path "
-            "with Path(fn, name=...)"
-        )
-    names = [p.name for p in checked]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ConfigError(
-            f"duplicate path names {duplicates}; give each path a distinct name with "
-            "Path(fn, name=...)"
-        )
-    return checked
-
-
-def _check_observers(observers: Sequence[Observer]) -> tuple[Observer, ...]:
-    if isinstance(observers, Observer) or not isinstance(observers, Sequence):
-        raise ConfigError(f"observers must be a list of observers, got {observers!r}")
-    for observer in observers:
-        if not isinstance(observer, Observer):
-            raise ConfigError(
-                f"observer {observer!r} needs on_attempt(event) and on_run(event) methods"
-            )
-    return tuple(observers)
-
-
-def _check_positive_int(name: str, value: int | None) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ConfigError(f"{name} must be an int >= 1 or None, got {value!r}")
-    return value
-
-
-def _check_seed(seed: int | None) -> int | None:
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
-    ):
-        raise ConfigError(f"seed must be a non-negative int or None, got {seed!r}")
-    return seed
-
-
-def _check_clock(clock: Clock | None) -> Clock | None:
-    if clock is not None and not callable(clock):
-        raise ConfigError(f"clock must be a zero-argument callable like time.time, got {clock!r}")
-    return clock
-
-
-def _check_sleep(sleep: Sleep | None, clock: Clock) -> Sleep:
-    if sleep is not None:
-        if not callable(sleep):
-            raise ConfigError(f"sleep must be callable with seconds, got {sleep!r}")
-        return sleep
-    clock_sleep = getattr(clock, "sleep", None)
-    return clock_sleep if callable(clock_sleep) else _RealSleep()
-
-
-def _check_retry(retry: Retry | None) -> Retry | None:
-    if retry is not None and not isinstance(retry, Retry):
-        raise ConfigError(f"retry must be a Retry(...) or None, got {retry!r}")
-    return retry
-
-
-def _check_deadline(deadline: float | None) -> float | None:
-    if deadline is None:
-        return None
-    if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not deadline > 0:
-        raise ConfigError(f"deadline must be a positive number of seconds, got {deadline!r}")
-    return float(deadline)
-
-
-def _check_key(key: str) -> str:
-    if not isinstance(key, str) or not key or len(key) > 200:
-        raise ConfigError(f"idempotency_key must be a non-empty string (<= 200), got {key!r}")
-    return key
-
-
-def _classifier(classify: Classify | Classifier | None) -> Classifier:
-    if classify is None:
-        return Classifier()
-    if isinstance(classify, Classifier):
-        return classify
-    if not callable(classify):
-        raise ConfigError(f"classify must be callable (error -> ErrorClass | None): {classify!r}")
-    return Classifier(classify)
-
-
-def _rules(
-    fallback: bool,
-    deadline: float | None,
-    fallback_below: float | None,
-    escalation: Escalation | None,
-) -> RunRules:
-    _check_deadline(deadline)
-    if escalation is not None and not isinstance(escalation, Escalation):
-        raise ConfigError(f"escalation must be an Escalation(...), got {escalation!r}")
-    if fallback_below is not None and not (
-        isinstance(fallback_below, int | float) and 0.0 < fallback_below <= 1.0
-    ):
-        raise ConfigError(f"fallback_below must be a score in (0, 1], got {fallback_below!r}")
-    return RunRules(
-        fallback=bool(fallback),
-        fail_below=fallback_below,
-        escalate_below=escalation.below if escalation is not None else None,
-        can_escalate=escalation is not None,
-    )
-
-
-def _open(store: Store | str | None) -> tuple[Store, bool]:
-    if store is None or isinstance(store, str):
-        opened = open_store(store)
-        if opened.url == "memory://":
-            return opened, True
-        # A database can go away: keep routing and queue outcomes until it is back.
-        return ResilientStore(opened), True
-    if isinstance(store, Store):
-        return store, False
-    raise ConfigError(
-        f"store must be a Store, a store URL or None, got {type(store).__name__}; "
-        "e.g. store='sqlite:///routes.db' or store='memory://'"
-    )

@@ -1,0 +1,167 @@
+"""Checking the Router's constructor arguments, and small helpers of its run loop."""
+
+from __future__ import annotations
+
+import numbers
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bandits import ConfigError
+from router._clock import Clock
+from router._escalation import Escalation
+from router._events import Observer
+from router._flow import RunRules
+from router._path import Path
+from router._result import RunResult
+from router._retry import Retry
+from router._taxonomy import Classifier, Classify
+from storage import ResilientStore, Store, open_store
+
+PathLike = Path | Callable[[Any], Any]
+Sleep = Callable[[float], None]
+ESCALATION = "escalation"
+"""The pseudo-path of escalated requests: in results and outcome rows, never a real path."""
+
+
+class RealSleep:
+    """``time.sleep``, marked so async runs can await ``asyncio.sleep`` instead."""
+
+    def __call__(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def replayed(result: RunResult) -> RunResult:
+    from dataclasses import replace
+
+    return replace(result, replayed=True)
+
+
+def check_paths(paths: Sequence[PathLike]) -> tuple[Path, ...]:
+    if callable(paths) or isinstance(paths, str | bytes) or not isinstance(paths, Sequence):
+        raise ConfigError(
+            f"paths must be a list of callables or Path objects, got {type(paths).__name__}; "
+            "wrap a single path in a list: Router([extract], ...)"
+        )
+    if not paths:
+        raise ConfigError("paths is empty; give the router at least one path to call")
+    checked = tuple(Path.of(p) for p in paths)
+    if any(p.name == ESCALATION for p in checked):
+        raise ConfigError(
+            f"the path name {ESCALATION!r} is reserved for escalated requests; rename the path "
+            "with Path(fn, name=...)"
+        )
+    names = [p.name for p in checked]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(
+            f"duplicate path names {duplicates}; give each path a distinct name with "
+            "Path(fn, name=...)"
+        )
+    return checked
+
+
+def check_observers(observers: Sequence[Observer]) -> tuple[Observer, ...]:
+    if isinstance(observers, Observer) or not isinstance(observers, Sequence):
+        raise ConfigError(f"observers must be a list of observers, got {observers!r}")
+    for observer in observers:
+        if not isinstance(observer, Observer):
+            raise ConfigError(
+                f"observer {observer!r} needs on_attempt(event) and on_run(event) methods"
+            )
+    return tuple(observers)
+
+
+def check_positive_int(name: str, value: int | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigError(f"{name} must be an int >= 1 or None, got {value!r}")
+    return value
+
+
+def check_seed(seed: int | None) -> int | None:
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+    ):
+        raise ConfigError(f"seed must be a non-negative int or None, got {seed!r}")
+    return seed
+
+
+def check_clock(clock: Clock | None) -> Clock | None:
+    if clock is not None and not callable(clock):
+        raise ConfigError(f"clock must be a zero-argument callable like time.time, got {clock!r}")
+    return clock
+
+
+def check_sleep(sleep: Sleep | None, clock: Clock) -> Sleep:
+    if sleep is not None:
+        if not callable(sleep):
+            raise ConfigError(f"sleep must be callable with seconds, got {sleep!r}")
+        return sleep
+    clock_sleep = getattr(clock, "sleep", None)
+    return clock_sleep if callable(clock_sleep) else RealSleep()
+
+
+def check_retry(retry: Retry | None) -> Retry | None:
+    if retry is not None and not isinstance(retry, Retry):
+        raise ConfigError(f"retry must be a Retry(...) or None, got {retry!r}")
+    return retry
+
+
+def check_deadline(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not deadline > 0:
+        raise ConfigError(f"deadline must be a positive number of seconds, got {deadline!r}")
+    return float(deadline)
+
+
+def check_key(key: str) -> str:
+    if not isinstance(key, str) or not key or len(key) > 200:
+        raise ConfigError(f"idempotency_key must be a non-empty string (<= 200), got {key!r}")
+    return key
+
+
+def classifier(classify: Classify | Classifier | None) -> Classifier:
+    if classify is None:
+        return Classifier()
+    if isinstance(classify, Classifier):
+        return classify
+    if not callable(classify):
+        raise ConfigError(f"classify must be callable (error -> ErrorClass | None): {classify!r}")
+    return Classifier(classify)
+
+
+def rules(
+    fallback: bool,
+    deadline: float | None,
+    fallback_below: float | None,
+    escalation: Escalation | None,
+) -> RunRules:
+    check_deadline(deadline)
+    if escalation is not None and not isinstance(escalation, Escalation):
+        raise ConfigError(f"escalation must be an Escalation(...), got {escalation!r}")
+    if fallback_below is not None and not (
+        isinstance(fallback_below, int | float) and 0.0 < fallback_below <= 1.0
+    ):
+        raise ConfigError(f"fallback_below must be a score in (0, 1], got {fallback_below!r}")
+    return RunRules(
+        fallback=bool(fallback),
+        fail_below=fallback_below,
+        escalate_below=escalation.below if escalation is not None else None,
+        can_escalate=escalation is not None,
+    )
+
+
+def open_store_of(store: Store | str | None) -> tuple[Store, bool]:
+    if store is None or isinstance(store, str):
+        opened = open_store(store)
+        if opened.url == "memory://":
+            return opened, True
+        # A database can go away: keep routing and queue outcomes until it is back.
+        return ResilientStore(opened), True
+    if isinstance(store, Store):
+        return store, False
+    raise ConfigError(
+        f"store must be a Store, a store URL or None, got {type(store).__name__}; "
+        "e.g. store='sqlite:///routes.db' or store='memory://'"
+    )
