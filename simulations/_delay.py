@@ -66,6 +66,20 @@ class _Pending:
             heapq.heappop(heap)[2]()
 
 
+_IMMEDIATE = frozenset(
+    {
+        "path_states",
+        "set_path_mode",
+        "count_failure",
+        "count_success",
+        "claim_trial",
+        "add_spend",
+        "reserve_spend",
+        "spend",
+    }
+)
+
+
 class DelayedStore:
     """A store whose ``record`` lands only when the simulated call has finished.
 
@@ -113,11 +127,14 @@ class DelayedStore:
         return len(batch)
 
     def __getattr__(self, name: str) -> Any:
-        # Anything else the wrapped store offers (pruning, exports) acts on all outcomes.
+        # Path states and spending (kill switch, breakers, budgets) are immediate, like a
+        # real store's; anything else the wrapped store offers (pruning, exports) acts on
+        # all outcomes, so what is pending is recorded first.
         inner = self.__dict__.get("inner")
         if inner is None:
             raise AttributeError(name)
-        self.flush()
+        if name not in _IMMEDIATE:
+            self.flush()
         return getattr(inner, name)
 
     def reset(

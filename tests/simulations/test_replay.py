@@ -119,3 +119,18 @@ def test_default_policy_is_adaptive_thompson() -> None:
     from simulations import POLICIES
 
     assert isinstance(POLICIES["router"](), AdaptiveThompson)
+
+
+def test_reading_path_states_does_not_land_outcomes_in_flight() -> None:
+    from simulations._delay import DelayedStore, SimClock
+    from storage import MemoryStore, Outcome
+
+    clock = SimClock(0.0)
+    store = DelayedStore(MemoryStore(), clock)
+    clock.advance(2.0)  # the call takes 2 s
+    store.record(Outcome("r", 1, "t", "a", 1.0, created_at=0.0))
+    clock.set(1.0)  # the next request arrives while it is in flight
+    assert store.path_states("t") == {}
+    assert store.posteriors("t") == {}, "the kill-switch read must not land the outcome early"
+    clock.set(2.0)
+    assert store.posteriors("t")["a"].n == 1
