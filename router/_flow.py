@@ -148,7 +148,10 @@ class RunPlan:
 
     def observe(self, attempt: Attempt, output: Any) -> None:
         """Add the attempt just made (its path is not called again unless allow_retry says so)."""
-        position = self._index(attempt.path)
+        position = self._position + 1  # the usual case: the next path in the ranking
+        ranking = self.ranking
+        if not (0 <= position < len(ranking) and ranking[position].name == attempt.path):
+            position = self._index(attempt.path)  # a retry of the same path, or a skip
         self._tries = self._tries + 1 if position == self._position else 1
         self._position, self._skipped, self._retry_wait = position, False, None
         self.attempts.append(attempt)

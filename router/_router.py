@@ -604,7 +604,7 @@ class Router:
         order: list[str],
         propensities: Mapping[str, float],
         posteriors: Mapping[str, PathPosterior],
-        incumbents: list[str],
+        incumbents: Sequence[str],
         now: float,
     ) -> tuple[list[str], Mapping[str, float]]:
         """Review the canaries' stages, and put one first on its share of requests."""
@@ -685,8 +685,8 @@ class Router:
         )
 
     def _over_budget(
-        self, scope: str, learned: list[str], last_resorts: list[str]
-    ) -> tuple[list[str], list[str]]:
+        self, scope: str, learned: Sequence[str], last_resorts: Sequence[str]
+    ) -> tuple[Sequence[str], Sequence[str]]:
         """The candidates left when ``scope``'s daily budget is spent (or BudgetExceeded)."""
         assert self._budget is not None
         action = self._budget.budget.when_exceeded
@@ -702,7 +702,7 @@ class Router:
             scope,
         )
 
-    def _candidates(self, now: float) -> tuple[list[str], list[str], str | None]:
+    def _candidates(self, now: float) -> tuple[Sequence[str], Sequence[str], str | None]:
         """The learned paths the policy may choose from, the last resorts (in order), and
         the path whose half-open breaker trial this run makes."""
         if self._benched:
@@ -715,7 +715,7 @@ class Router:
         admitted, trial = self._gate.admit(names, now)
         by_name = self._by_name
         if admitted is self._names and not self._shadows and not self._rollouts.held_back_any():
-            return list(self._learned), list(self._last_resorts), trial  # the common case
+            return self._learned, self._last_resorts, trial  # the common case: no copies
         if self._shadows or self._rollouts.held_back_any():
             admitted = [
                 n for n in admitted if n not in self._shadows and not self._rollouts.held_back(n)
