@@ -177,7 +177,7 @@ def _best(
     rows = [r for r in rows if r.recent_n > 0]
     if not rows:
         return None
-    return max(rows, key=lambda r: (r.prior_alpha + r.recent_successes) / (r.recent_n + 2.0))
+    return max(rows, key=lambda r: r.recent_parameters[0] / sum(r.recent_parameters))
 
 
 def _p_worse(
@@ -187,8 +187,6 @@ def _p_worse(
     import numpy as np
 
     def draw(row: PathPosterior) -> np.ndarray:
-        a = max(row.prior_alpha + row.recent_successes, 1e-3)
-        b = max(row.prior_beta + row.recent_failures, 1e-3)
-        return rng.beta(a, b, size=canary.draws)
+        return rng.beta(*row.recent_parameters, size=canary.draws)
 
     return float(np.mean(draw(new) < draw(best) - canary.margin))

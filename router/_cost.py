@@ -144,13 +144,6 @@ class CostAware:
 def _evidence(
     names: Sequence[str], posteriors: Mapping[str, PathPosterior]
 ) -> tuple[list[float], list[float]]:
-    alpha, beta = [], []
-    for name in names:
-        row = posteriors.get(name)
-        if row is None:
-            alpha.append(1.0)
-            beta.append(1.0)
-        else:
-            alpha.append(max(row.prior_alpha + row.recent_successes, 1e-3))
-            beta.append(max(row.prior_beta + row.recent_failures, 1e-3))
-    return alpha, beta
+    found = [posteriors.get(name) for name in names]
+    pairs = [(1.0, 1.0) if row is None else row.recent_parameters for row in found]
+    return [a for a, _ in pairs], [b for _, b in pairs]

@@ -569,7 +569,7 @@ class Router:
         limit = self._deadline if deadline is None else check_deadline(deadline)
         posteriors = self._posteriors()
         tick = sum(row.n for row in posteriors.values())
-        learned, last_resorts, trial = self._candidates(now)
+        learned, last_resorts, trial, canaries = self._candidates(now)
         over = None if self._budget is None else self._budget.over(customer, now)
         if over is not None:
             learned, last_resorts = self._over_budget(over, learned, last_resorts)
@@ -584,7 +584,9 @@ class Router:
             order.remove(trial)
             order.insert(0, trial)
         if self._rollouts.active():
-            order, propensities = self._canaries(order, propensities, posteriors, learned, now)
+            order, propensities = self._canaries(
+                order, propensities, posteriors, learned, allowed=canaries, now=now
+            )
         by_name = self._by_name
         rules = self._rules if limit is None else self._rules.until(now + limit)
         plan = RunPlan(
@@ -605,14 +607,14 @@ class Router:
         propensities: Mapping[str, float],
         posteriors: Mapping[str, PathPosterior],
         incumbents: Sequence[str],
+        *,
+        allowed: Sequence[str],
         now: float,
     ) -> tuple[list[str], Mapping[str, float]]:
-        """Review the canaries' stages, and put one first on its share of requests."""
+        """Review the canaries' stages, and put one of ``allowed`` first on its share."""
         for change in self._rollouts.review(posteriors, incumbents, self._rng):
             if "rolled back" in change:
                 self._alert(Alert("canary", self.task, change.split(":")[0], change, now))
-        names = [p.name for p in self._paths if p.name in self._rollouts]
-        allowed, _ = self._gate.admit(names, now)
         chosen, caps = self._rollouts.pick(allowed, self._rng)
         if not caps:
             return order, propensities
@@ -702,9 +704,11 @@ class Router:
             scope,
         )
 
-    def _candidates(self, now: float) -> tuple[Sequence[str], Sequence[str], str | None]:
-        """The learned paths the policy may choose from, the last resorts (in order), and
-        the path whose half-open breaker trial this run makes."""
+    def _candidates(
+        self, now: float
+    ) -> tuple[Sequence[str], Sequence[str], str | None, Sequence[str]]:
+        """The learned paths the policy may choose from, the last resorts (in order), the
+        path whose half-open breaker trial this run makes, and the canaries admitted."""
         if self._benched:
             for name, until in list(self._benched.items()):
                 if until <= now:
@@ -714,15 +718,17 @@ class Router:
             names = tuple(n for n in names if n not in self._benched)
         admitted, trial = self._gate.admit(names, now)
         by_name = self._by_name
-        if admitted is self._names and not self._shadows and not self._rollouts.held_back_any():
-            return self._learned, self._last_resorts, trial  # the common case: no copies
-        if self._shadows or self._rollouts.held_back_any():
+        hidden = bool(self._shadows) or self._rollouts.held_back_any()
+        if admitted is self._names and not hidden:
+            return self._learned, self._last_resorts, trial, ()  # the common case: no copies
+        canaries = [n for n in admitted if n in self._rollouts]
+        if hidden:
             admitted = [
                 n for n in admitted if n not in self._shadows and not self._rollouts.held_back(n)
             ]
         learned = [n for n in admitted if not by_name[n].last_resort]
         last_resorts = [n for n in admitted if by_name[n].last_resort]
-        return learned, last_resorts, trial
+        return learned, last_resorts, trial, canaries
 
     def _admit(self, customer: str, now: float) -> None:
         if self._customer_limit is None:
@@ -730,14 +736,13 @@ class Router:
         key = f"customer:{customer}"
         if not self._limiter.limited(key):
             self._limiter.configure(key, self._customer_limit, None)
-        if not self._limiter.acquire(key, now):
+        if not self._limiter.acquire(key, now):  # a rate, no in-flight cap: nothing to release
             wait = self._limiter.wait(key, now)
             raise RateLimitExceeded(
                 f"customer {customer!r} is over its rate limit for task {self.task!r}; "
                 f"retry in {wait:.3g} s",
                 retry_after=wait,
             )
-        self._limiter.release(key)
 
     def _reserve(self, plan: RunPlan, action: CallPath, customer: str | None) -> float | None:
         """Reserve a priced path's cost against the daily budgets (0.0: nothing to

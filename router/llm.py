@@ -428,7 +428,7 @@ def LLMPath(  # noqa: N802 - a factory named like the Path it builds
         reask=reask,
         litellm_kwargs=litellm_kwargs,
     )
-    return Path(call, name=_name(name, model), timeout=timeout, output=output, price=price)
+    return _path(call, name, price)
 
 
 def AsyncLLMPath(  # noqa: N802 - a factory named like the Path it builds
@@ -463,7 +463,14 @@ def AsyncLLMPath(  # noqa: N802 - a factory named like the Path it builds
         reask=reask,
         litellm_kwargs=litellm_kwargs,
     )
-    return Path(call, name=_name(name, model), timeout=timeout, output=output, price=price)
+    return _path(call, name, price)
+
+
+def _path(call: LLMCall, name: str | None, price: float | None) -> Path:
+    """The Path of a model call: named after the model unless ``name`` is given."""
+    return Path(
+        call, name=_name(name, call.model), timeout=call.timeout, output=call.output, price=price
+    )
 
 
 def _name(name: str | None, model: str) -> str:

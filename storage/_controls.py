@@ -75,8 +75,8 @@ class MemoryControls:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._states: dict[tuple[str, str], PathState] = {}
-        self._by_task: dict[str, dict[str, PathState]] = {}  # the same states, by task
+        # task -> path -> state, replaced (never changed in place) so reads need no lock
+        self._by_task: dict[str, dict[str, PathState]] = {}
         self._spend: dict[tuple[str, int], Spend] = {}
 
     def path_states(self, task: str) -> dict[str, PathState]:
@@ -89,9 +89,9 @@ class MemoryControls:
         check_mode(mode)
         with self._lock:
             if mode == "forced":
-                for key, state in list(self._states.items()):
-                    if key[0] == task and state.mode == "forced":
-                        self._put(key[0], replace(state, mode="auto", updated_at=at))
+                for state in list(self._by_task.get(task, {}).values()):
+                    if state.mode == "forced":
+                        self._put(task, replace(state, mode="auto", updated_at=at))
             self._put(task, replace(self._get(task, path), mode=mode, updated_at=at))
 
     def count_failure(self, task: str, path: str, at: float, threshold: int) -> PathState:
@@ -123,11 +123,9 @@ class MemoryControls:
 
     def add_spend(self, scope: str, day: int, tokens: int, cost: float) -> Spend:
         """Add to a scope's spending of ``day``; returns the new totals."""
-        with self._lock:
-            old = self._spend.get((scope, day), Spend())
-            new = Spend(old.tokens + tokens, old.cost + cost)
-            self._spend[scope, day] = new
-            return new
+        added = self.reserve_spend(scope, day, tokens, cost, (None, None))  # no limit
+        assert added is not None
+        return added
 
     def reserve_spend(
         self,
@@ -156,11 +154,10 @@ class MemoryControls:
             return self._spend.get((scope, day), Spend())
 
     def _put(self, task: str, state: PathState) -> None:
-        self._states[task, state.path] = state
         self._by_task[task] = {**self._by_task.get(task, {}), state.path: state}
 
     def _get(self, task: str, path: str) -> PathState:
-        return self._states.get((task, path)) or PathState(path)
+        return self._by_task.get(task, {}).get(path) or PathState(path)
 
 
 def under(spent: Spend, limits: tuple[float | None, int | None]) -> bool:

@@ -57,8 +57,8 @@ def run_list(args: argparse.Namespace) -> int:
     """Print every known path of ``args.task`` with its mode and breaker state."""
     store = open_store(args.store)
     try:
-        names = sorted(set(store.posteriors(args.task)) | set(store.path_states(args.task)))
         states = store.path_states(args.task)
+        names = sorted(set(store.posteriors(args.task)) | set(states))
     finally:
         store.close()
     if not names:

@@ -110,6 +110,19 @@ class PathPosterior:
         return self.errors - self.base_errors
 
     @property
+    def recent_parameters(self) -> tuple[float, float]:
+        """Beta parameters of the evidence since the last reset, on the prior (each >= 1e-3).
+
+        Example:
+            >>> PathPosterior("a", alpha=3.0, beta=2.0, n=3).recent_parameters
+            (3.0, 2.0)
+        """
+        return (
+            max(self.prior_alpha + self.recent_successes, 1e-3),
+            max(self.prior_beta + self.recent_failures, 1e-3),
+        )
+
+    @property
     def quality_failures(self) -> float:
         """Sum of (1 - score) over outputs since the last reset (errors left out)."""
         return self.recent_failures - self.recent_errors
