@@ -8,28 +8,55 @@ Example:
     ['a', 'b']
 """
 
+from typing import TYPE_CHECKING
+
 from bandits._changepoint import ChangeDetector, bernoulli_kl
 from bandits._errors import ConfigError, InvalidScoreError, RouterError
-from bandits._ope import (
-    OffPolicyEstimate,
-    doubly_robust_estimate,
-    effective_sample_size,
-    evaluate_policy,
-    fit_reward_model,
-    importance_weights,
-    ips_estimate,
-    snips_estimate,
-)
 from bandits._posterior import BetaPosterior, check_score
 from bandits._propensity import first_place_probabilities
-from bandits._thompson import rank_by_draws, rank_paths, thompson_draws, thompson_ranking
-from bandits._vectorized import (
-    RegretCurve,
-    lai_robbins_bound,
-    log_checkpoints,
-    simulate_thompson,
-    simulate_ucb1,
-)
+
+if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
+    from bandits._ope import (
+        OffPolicyEstimate,
+        doubly_robust_estimate,
+        effective_sample_size,
+        evaluate_policy,
+        fit_reward_model,
+        importance_weights,
+        ips_estimate,
+        snips_estimate,
+    )
+    from bandits._thompson import rank_by_draws, rank_paths, thompson_draws, thompson_ranking
+    from bandits._vectorized import (
+        RegretCurve,
+        lai_robbins_bound,
+        log_checkpoints,
+        simulate_thompson,
+        simulate_ucb1,
+    )
+
+# `import router` imports bandits but needs none of these (Thompson ranking only for the
+# baseline policies, themselves lazy): off-policy evaluation, simulators and ranking load
+# on first use.
+_LAZY = {
+    "OffPolicyEstimate": "bandits._ope",
+    "doubly_robust_estimate": "bandits._ope",
+    "effective_sample_size": "bandits._ope",
+    "evaluate_policy": "bandits._ope",
+    "fit_reward_model": "bandits._ope",
+    "importance_weights": "bandits._ope",
+    "ips_estimate": "bandits._ope",
+    "snips_estimate": "bandits._ope",
+    "rank_by_draws": "bandits._thompson",
+    "rank_paths": "bandits._thompson",
+    "thompson_draws": "bandits._thompson",
+    "thompson_ranking": "bandits._thompson",
+    "RegretCurve": "bandits._vectorized",
+    "lai_robbins_bound": "bandits._vectorized",
+    "log_checkpoints": "bandits._vectorized",
+    "simulate_thompson": "bandits._vectorized",
+    "simulate_ucb1": "bandits._vectorized",
+}
 
 __all__ = [
     "BetaPosterior",
@@ -58,3 +85,18 @@ __all__ = [
     "thompson_draws",
     "thompson_ranking",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bandits' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -13,20 +13,10 @@ Example:
 from typing import TYPE_CHECKING
 
 from router._adaptive import AdaptiveThompson
-from router._baselines import (
-    UCB1,
-    DiscountedThompson,
-    EpsilonGreedy,
-    RoundRobin,
-    SlidingWindowThompson,
-    StaticOrder,
-    Thompson,
-)
 from router._breaker import Breaker
 from router._budget import Budget, BudgetExceeded, Metered, MeteredScore
 from router._canary import Canary
 from router._clock import Clock, FakeClock
-from router._cost import CostAware
 from router._errors import (
     AllPathsFailed,
     ConfigError,
@@ -53,6 +43,16 @@ from router._taxonomy import Classifier, ErrorClass
 from router._validation import InvalidOutput, strip_code_fences, validate_output
 
 if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
+    from router._baselines import (
+        UCB1,
+        DiscountedThompson,
+        EpsilonGreedy,
+        RoundRobin,
+        SlidingWindowThompson,
+        StaticOrder,
+        Thompson,
+    )
+    from router._cost import CostAware
     from router._health import DEFAULT_RULES as DEFAULT_HEALTH_RULES
     from router._health import HealthResult, HealthRule, evaluate_health
     from router._logging import StructuredLog
@@ -61,6 +61,14 @@ if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold
     from router._redact import Redactor
 
 _LAZY = {
+    "UCB1": ("router._baselines", "UCB1"),
+    "DiscountedThompson": ("router._baselines", "DiscountedThompson"),
+    "EpsilonGreedy": ("router._baselines", "EpsilonGreedy"),
+    "RoundRobin": ("router._baselines", "RoundRobin"),
+    "SlidingWindowThompson": ("router._baselines", "SlidingWindowThompson"),
+    "StaticOrder": ("router._baselines", "StaticOrder"),
+    "Thompson": ("router._baselines", "Thompson"),
+    "CostAware": ("router._cost", "CostAware"),
     "DEFAULT_HEALTH_RULES": ("router._health", "DEFAULT_RULES"),
     "HealthResult": ("router._health", "HealthResult"),
     "HealthRule": ("router._health", "HealthRule"),
@@ -134,7 +142,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # Operations helpers (health rules, logs, metrics, traces) load when first asked for.
+    # Baseline and cost-aware policies and the operations helpers (health rules, logs,
+    # metrics, traces) load when first asked for.
     found = _LAZY.get(name)
     if found is None:
         raise AttributeError(f"module 'router' has no attribute {name!r}")
@@ -143,3 +152,7 @@ def __getattr__(name: str) -> object:
     value = getattr(importlib.import_module(found[0]), found[1])
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

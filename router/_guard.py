@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import json
 from collections import Counter
 from typing import Any
 
@@ -30,6 +29,8 @@ def input_size(value: Any) -> int:
     """
     if isinstance(value, str | bytes | bytearray):
         return len(value)
+    import json  # here, not at top: cold start of `import router`
+
     try:
         return len(json.dumps(value, default=str))
     except (TypeError, ValueError):

@@ -16,7 +16,7 @@ from router._path import Path
 from router._result import RunResult
 from router._retry import Retry
 from router._taxonomy import Classifier, Classify
-from storage import ResilientStore, Store, open_store
+from storage import Store, open_store
 
 PathLike = Path | Callable[[Any], Any]
 Sleep = Callable[[float], None]
@@ -158,6 +158,8 @@ def open_store_of(store: Store | str | None) -> tuple[Store, bool]:
         if opened.url == "memory://":
             return opened, True
         # A database can go away: keep routing and queue outcomes until it is back.
+        from storage import ResilientStore  # here, not at top: cold start of `import router`
+
         return ResilientStore(opened), True
     if isinstance(store, Store):
         return store, False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import math
 import time
 from collections.abc import Callable
@@ -176,6 +175,8 @@ def _seconds(value: object, now: float) -> float | None:
         try:
             seconds = float(text)
         except ValueError:
+            import email.utils  # HTTP dates are rare; email.utils costs `import router` ms
+
             try:
                 seconds = email.utils.parsedate_to_datetime(text).timestamp() - now
             except (TypeError, ValueError):

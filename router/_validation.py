@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, TypeVar
 
@@ -46,6 +45,8 @@ def validate_output(model: type[T], output: Any) -> T:
         >>> validate_output(Order, '```json\\n{"item": "pen", "quantity": 2}\\n```')
         Order(item='pen', quantity=2)
     """
+    import json  # here, not at top: cold start of `import router`
+
     from pydantic import BaseModel, ValidationError
 
     if isinstance(output, model):

@@ -9,7 +9,6 @@ Example:
 
 from typing import TYPE_CHECKING
 
-from storage._batching import BatchingStore
 from storage._controls import MODES, PathState, Spend
 from storage._errors import (
     CorruptStoreError,
@@ -18,22 +17,37 @@ from storage._errors import (
     StoreUnavailableError,
     UnknownRequestError,
 )
-from storage._export import (
-    daily_spend,
-    iter_outcome_frames,
-    outcomes_frame,
-    path_stats,
-    posterior_history,
-    store_tasks,
-)
 from storage._memory import MemoryStore
 from storage._open import default_store_url, open_store
 from storage._protocol import Store
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report
-from storage._resilient import ResilientStore
 
-if TYPE_CHECKING:  # at run time SQLStore loads lazily (see __getattr__)
+if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
+    from storage._batching import BatchingStore
+    from storage._export import (
+        daily_spend,
+        iter_outcome_frames,
+        outcomes_frame,
+        path_stats,
+        posterior_history,
+        store_tasks,
+    )
+    from storage._resilient import ResilientStore
     from storage._sql import SQLStore as SQLStore
+
+# `import router` needs none of these: wrappers, exports and SQLStore (which pulls in
+# SQLAlchemy) load when first asked for.
+_LAZY = {
+    "BatchingStore": "storage._batching",
+    "ResilientStore": "storage._resilient",
+    "SQLStore": "storage._sql",
+    "daily_spend": "storage._export",
+    "iter_outcome_frames": "storage._export",
+    "outcomes_frame": "storage._export",
+    "path_stats": "storage._export",
+    "posterior_history": "storage._export",
+    "store_tasks": "storage._export",
+}
 
 __all__ = [
     "MODES",
@@ -64,9 +78,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # SQLStore pulls in SQLAlchemy; load it only when asked for.
-    if name == "SQLStore":
-        from storage._sql import SQLStore
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'storage' has no attribute {name!r}")
+    import importlib
 
-        return SQLStore
-    raise AttributeError(f"module 'storage' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, "SQLStore"])

@@ -110,3 +110,50 @@ def test_import_router_is_light_and_has_no_side_effects(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""
     assert list(tmp_path.iterdir()) == []
+
+
+# Loaded on first use, not by `import router` (cold start): see the packages' __getattr__.
+LAZY_MODULES = [
+    "bandits._ope",
+    "bandits._thompson",
+    "bandits._vectorized",
+    "storage._batching",
+    "storage._export",
+    "storage._resilient",
+    "storage._sql",
+    "router._baselines",
+    "router._cost",
+    "router._health",
+    "email.utils",
+    "json",
+]
+
+
+def test_import_router_leaves_rarely_used_modules_unloaded(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import router\n"
+        f"print(sorted(set({LAZY_MODULES!r}) & (set(sys.modules) - before)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")
+
+
+@pytest.mark.parametrize("name", ["bandits", "storage", "router"])
+def test_lazy_names_import_like_eager_ones(name: str) -> None:
+    module = importlib.import_module(name)
+    namespace: dict[str, object] = {}
+    exec(f"from {name} import *", namespace)
+    assert set(module.__all__) <= set(namespace)
+    assert all(namespace[n] is getattr(module, n) for n in module.__all__)
+    assert set(module.__all__) <= set(dir(module))
+    with pytest.raises(AttributeError, match=f"^module '{name}' has no attribute 'foo'$"):
+        module.foo  # noqa: B018
