@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     requests = 2_000 if args.quick else args.requests
     print(f"python {platform.python_version()} | {platform.platform()} | cpus={os.cpu_count()}")
     bare = bare_sampler(requests, seed=0)
+    router_one_process(200, seed=0)  # warm up (imports), as the worker processes are
     single = router_one_process(requests, seed=0)
     machine = router_processes(requests, replays=2 * args.jobs, jobs=args.jobs)
     rows = [

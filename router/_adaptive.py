@@ -139,6 +139,7 @@ class AdaptiveThompson:
         held: list[str] = []  # down, or on trial
         alpha: list[float] = []
         beta: list[float] = []
+        watches, up = self._watches, State.UP  # locals: this loop runs on every request
         for name in candidates:
             row = posteriors.get(name)
             if row is None:
@@ -146,10 +147,10 @@ class AdaptiveThompson:
                 alpha.append(1.0)
                 beta.append(1.0)
                 continue
-            watch = self._watches.get(name)
+            watch = watches.get(name)
             if watch is None or watch.n != row.n or watch.resets != row.resets:
                 watch = self._follow(name, row, tick, resets)
-            if watch.availability.state is not State.UP:
+            if watch.availability.state is not up:
                 watch.last_tick = tick  # being down says nothing about its quality
                 held.append(name)
                 continue
@@ -157,7 +158,7 @@ class AdaptiveThompson:
             offered.append(name)
             alpha.append(a)
             beta.append(b)
-        due = [n for n in held if self._watches[n].availability.probe_due(tick)]
+        due = [n for n in held if self._watches[n].availability.probe_due(tick)] if held else held
         if due or not offered:
             choice = self._probe(
                 (due or held)[0],
@@ -171,13 +172,12 @@ class AdaptiveThompson:
         else:
             matched = self._matching.lookup(tuple(offered), alpha, beta, tick)
             first = self._matching.pick(matched.probabilities, rng)
-            names = matched.names
-            order = [names[first], *(names[i] for i in matched.by_rank if i != first), *held]
+            order = [*matched.orders[first], *held]
             propensities = matched.as_dict
             if held:
                 propensities = {**propensities, **dict.fromkeys(held, 0.0)}
             choice = Choice(order, propensities, resets)
-        first_watch = self._watches.get(choice.order[0])
+        first_watch = watches.get(choice.order[0])
         if first_watch is not None:
             first_watch.availability.chosen(tick)
         return choice

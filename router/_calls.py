@@ -58,7 +58,10 @@ class PathCaller:
         """
         started = self._clock()
         try:
-            output = self._call(path, _arguments(request_input, feedback), timeout)
+            if timeout is None and feedback is None and not path.is_async:
+                output = path.fn(request_input)  # the common case, called directly
+            else:
+                output = self._call(path, _arguments(request_input, feedback), timeout)
         except Exception as exc:
             return Called(None, exc, started, self._clock())
         return Called(output, None, started, self._clock())

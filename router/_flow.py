@@ -87,6 +87,25 @@ class RunPlan:
         'a'
     """
 
+    __slots__ = (
+        "_outputs",
+        "_position",
+        "_retry_wait",
+        "_skipped",
+        "_stopped",
+        "_tries",
+        "attempts",
+        "over_budget",
+        "propensities",
+        "ranking",
+        "request_id",
+        "rules",
+        "spent_cost",
+        "spent_tokens",
+        "started_at",
+        "tick",
+    )
+
     def __init__(
         self,
         request_id: str,

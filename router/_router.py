@@ -462,7 +462,8 @@ class Router:
         self, request_input: Any, customer: str | None, deadline: float | None
     ) -> tuple[RunPlan, contextvars.Token[RunGuard | None]]:
         """Guardrails, the plan, and the run's loop guard."""
-        self._check_input(request_input)
+        if self._max_input_size is not None:
+            self._check_input(request_input)
         plan = self._plan(customer, deadline)
         guard = RunGuard(self._loop_limit) if self._loop_limit else None
         return plan, CURRENT_GUARD.set(guard)
@@ -476,7 +477,8 @@ class Router:
         error: RouterError | None,
     ) -> None:
         """Tell the observers how the run ended, and start its shadow calls."""
-        self._ran(plan, request_input, customer, result, error)
+        if self._observers:
+            self._ran(plan, request_input, customer, result, error)
         if result is not None and self._shadows:
             self._shadow(plan, request_input, customer)
 
@@ -556,11 +558,8 @@ class Router:
         error: RouterError | None,
     ) -> None:
         """Tell the observers how the run ended."""
-        if self._observers:
-            event = run_event(
-                self.task, plan, request_input, customer, result, error, self._clock()
-            )
-            notify(self._observers, "on_run", event)
+        event = run_event(self.task, plan, request_input, customer, result, error, self._clock())
+        notify(self._observers, "on_run", event)
 
     def _plan(self, customer: str | None, deadline: float | None) -> RunPlan:
         now = self._clock()
@@ -568,7 +567,9 @@ class Router:
             self._admit(check_name("customer", customer), now)
         limit = self._deadline if deadline is None else check_deadline(deadline)
         posteriors = self._posteriors()
-        tick = sum(row.n for row in posteriors.values())
+        tick = 0
+        for row in posteriors.values():  # a plain loop: this runs on every request
+            tick += row.n
         learned, last_resorts, trial, canaries = self._candidates(now)
         over = None if self._budget is None else self._budget.over(customer, now)
         if over is not None:
@@ -643,7 +644,7 @@ class Router:
         guard = CURRENT_GUARD.get()
         if guard is not None:
             guard.count(f"path:{action.path.name}")
-        reserved = self._reserve(plan, action, customer)
+        reserved = 0.0 if self._budget is None else self._reserve(plan, action, customer)
         if reserved is None or not self._take_slot(plan, action, customer, reserved):
             return None
         return reserved
@@ -858,9 +859,9 @@ class Router:
         self, plan: RunPlan, path: Path, judged: Judged, customer: str | None, reserved: float
     ) -> None:
         """Breaker counts and spending of one attempt (``reserved``: already counted)."""
-        now = self._clock()
-        failed = judged.errored and judged.attempt.error_class != "client_error"
-        self._gate.observe(path.name, failed, now)
+        if self._gate.breaker is not None:
+            failed = judged.errored and judged.attempt.error_class != "client_error"
+            self._gate.observe(path.name, failed, self._clock())
         if judged.cost is not None:
             observe_cost = getattr(self.policy, "observe_cost", None)
             if observe_cost is not None:
@@ -870,6 +871,7 @@ class Router:
         plan.spend(cost, tokens)
         if self._budget is None:
             return
+        now = self._clock()
         self._budget.spend(customer, cost - reserved, tokens, now)
         if self._budget.budget.run_spent(plan.spent_tokens, plan.spent_cost):
             plan.stop("the run's budget is spent")

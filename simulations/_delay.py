@@ -9,6 +9,7 @@ state) only when the simulated clock passes the moment its call finished.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,9 +40,24 @@ class SimClock:
     def __call__(self) -> float:
         return self.now
 
+    def reader(self) -> Callable[[], float]:
+        """A callable returning the time, for the router: it reads the clock several times
+        per request, and this one runs no Python frame (``getattr(clock, "now")``).
+
+        Example:
+            >>> clock = SimClock(3.0)
+            >>> read = clock.reader()
+            >>> clock.advance(1.0)
+            >>> read()
+            4.0
+        """
+        return functools.partial(getattr, self, "now")
+
     def advance(self, seconds: float) -> None:
         """Move forward by ``seconds``."""
         self.now += seconds
+
+    sleep = advance  # a router that waits (retries, rate limits) waits in simulated time
 
     def set(self, now: float) -> None:
         """Jump to ``now`` (forwards or back)."""
@@ -49,21 +65,26 @@ class SimClock:
 
 
 class _Pending:
-    """A time-ordered queue of deferred calls."""
+    """A time-ordered queue of deferred calls: ``action(*arguments)`` once the clock has
+    passed the time it was deferred at (no closure per call: this runs per request)."""
 
     def __init__(self, clock: SimClock) -> None:
         self._clock = clock
-        self._heap: list[tuple[float, int, Callable[[], Any]]] = []
+        self._heap: list[tuple[float, int, Callable[..., Any], tuple[Any, ...]]] = []
         self._order = itertools.count()
 
-    def defer(self, action: Callable[[], Any]) -> None:
-        heapq.heappush(self._heap, (self._clock(), next(self._order), action))
+    def defer(self, action: Callable[..., Any], *arguments: Any) -> None:
+        heapq.heappush(self._heap, (self._clock.now, next(self._order), action, arguments))
 
     def release(self, *, everything: bool = False) -> None:
-        now = self._clock()
         heap = self._heap
+        if not heap:
+            return
+        now = self._clock.now
+        pop = heapq.heappop
         while heap and (everything or heap[0][0] <= now):
-            heapq.heappop(heap)[2]()
+            _, _, action, arguments = pop(heap)
+            action(*arguments)
 
 
 _IMMEDIATE = frozenset(
@@ -117,13 +138,13 @@ class DelayedStore:
 
     def record(self, outcome: Outcome) -> bool:
         """Deferred until the simulated clock passes the current time."""
-        self._pending.defer(lambda: self.inner.record(outcome))
+        self._pending.defer(self.inner.record, outcome)
         return True
 
     def record_many(self, outcomes: Iterable[Outcome]) -> int:
         """Each deferred until the simulated clock passes the current time."""
         batch = list(outcomes)
-        self._pending.defer(lambda: self.inner.record_many(batch))
+        self._pending.defer(self.inner.record_many, batch)
         return len(batch)
 
     def __getattr__(self, name: str) -> Any:
@@ -175,6 +196,7 @@ class DelayedPolicy:
     def __init__(self, inner: Policy, clock: SimClock) -> None:
         self.inner = inner
         self._pending = _Pending(clock)
+        self._observe_cost = getattr(inner, "observe_cost", None)
 
     def __repr__(self) -> str:
         return repr(self.inner)
@@ -192,10 +214,9 @@ class DelayedPolicy:
 
     def observe_cost(self, path: str, cost: float) -> None:
         """Passed on at once to a cost-aware policy (a price is known when the call ends)."""
-        observe_cost = getattr(self.inner, "observe_cost", None)
-        if observe_cost is not None:
-            observe_cost(path, cost)
+        if self._observe_cost is not None:
+            self._observe_cost(path, cost)
 
     def observe(self, path: str, score: float, tick: int, errored: bool = False) -> None:
         """Deferred until the simulated clock passes the current time."""
-        self._pending.defer(lambda: self.inner.observe(path, score, tick, errored))
+        self._pending.defer(self.inner.observe, path, score, tick, errored)

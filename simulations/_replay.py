@@ -62,10 +62,12 @@ def replay(
         task=task or f"simulate/{scenario.name}/{policy}/seed-{seed}",
         store=delayed,
         seed=seed,
-        clock=clock,
+        clock=clock.reader(),
+        sleep=clock.sleep,
         policy=DelayedPolicy(chosen, clock),
     )
     spacing = 1.0 / scenario.rate
+    expected, best_expected = env.expected, env.best_expected
     try:
         for index in range(scenario.requests):
             current["index"] = index
@@ -89,10 +91,10 @@ def replay(
                 "served": served,
                 "success": success,
                 "attempts": attempts,
-                "latency_ms": (clock() - arrival) * 1000.0,
+                "latency_ms": (clock.now - arrival) * 1000.0,
                 "cost": ledger["cost"],
-                "expected": env.expected[first][index] if first else 0.0,
-                "best_expected": env.best_expected(index),
+                "expected": expected[first][index] if first else 0.0,
+                "best_expected": best_expected(index),
             }
     finally:
         router.close()
