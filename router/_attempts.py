@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -77,8 +77,10 @@ class AttemptJudge:
         retry: Retry | None,
         rng: np.random.Generator,
         clock: Clock,
+        *,
+        run_coroutine: Callable[[Awaitable[Any]], Any] | None = None,
     ) -> None:
-        self._scorer = Scorer(success_fn)
+        self._scorer = Scorer(success_fn, run_coroutine)
         self._classifier = classifier
         self._retry = retry
         self._rng = rng
@@ -86,6 +88,31 @@ class AttemptJudge:
 
     def judge(self, action: CallPath, request_input: Any, called: Called) -> Judged:
         """Classify, validate and score one call of ``action.path``."""
+        checked = self._check(action, called)
+        if isinstance(checked, Judged):
+            return checked
+        output, usage, latency_ms = checked
+        try:
+            measured = self._scorer.measure(request_input, output)
+        except (InvalidScoreError, ScoringError) as exc:
+            return _billed(_broken(action, latency_ms, exc), usage, action.path)
+        return _scored(action, output, usage, latency_ms, measured)
+
+    async def ajudge(self, action: CallPath, request_input: Any, called: Called) -> Judged:
+        """:meth:`judge` from async code (an async ``success_fn`` is awaited)."""
+        checked = self._check(action, called)
+        if isinstance(checked, Judged):
+            return checked
+        output, usage, latency_ms = checked
+        try:
+            measured = await self._scorer.ameasure(request_input, output)
+        except (InvalidScoreError, ScoringError) as exc:
+            return _billed(_broken(action, latency_ms, exc), usage, action.path)
+        return _scored(action, output, usage, latency_ms, measured)
+
+    def _check(self, action: CallPath, called: Called) -> Judged | tuple[Any, Metered, float]:
+        """The verdict on a call that raised, overran or returned a misfit; else the
+        output to score, its usage and the latency."""
         path = action.path
         latency_ms = (called.ended - called.started) * 1000.0
         error: BaseException | None = called.error
@@ -97,32 +124,13 @@ class AttemptJudge:
         output, usage = called.output, _NO_USAGE
         if isinstance(output, Metered):
             output, usage = output.output, output
-        cost = usage.cost if usage.cost is not None else path.price
-        judged = self._answered(action, request_input, output, latency_ms)
-        judged.tokens_in, judged.tokens_out, judged.cost = usage.tokens_in, usage.tokens_out, cost
-        return judged
-
-    def _answered(
-        self, action: CallPath, request_input: Any, output: Any, latency_ms: float
-    ) -> Judged:
-        path = action.path
         if path.output is not None:
             try:
                 output = validate_output(path.output, output)
             except InvalidOutput as exc:
-                return self._failed(action, latency_ms, exc, ErrorClass.INVALID_OUTPUT, False)
-        try:
-            score, (judge_tokens, judge_cost) = self._scorer.measure(request_input, output)
-        except (InvalidScoreError, ScoringError) as exc:
-            error_class = "invalid_score" if isinstance(exc, InvalidScoreError) else "scoring_error"
-            attempt = Attempt(path.name, action.number, None, latency_ms, exc, error_class)
-            return Judged(attempt, None, False, {"error": type(exc).__name__}, broken=exc)
-        judged = Judged(Attempt(path.name, action.number, score, latency_ms), output, False)
-        if judge_tokens or judge_cost is not None:  # success_fn spent money (a model judge)
-            judged.metadata = {"judge_tokens": judge_tokens, "judge_cost": judge_cost}
-            judged.judge_cost = judge_cost or 0.0
-            judged.judge_tokens = judge_tokens
-        return judged
+                misfit = self._failed(action, latency_ms, exc, ErrorClass.INVALID_OUTPUT, False)
+                return _billed(misfit, usage, path)  # the call answered: it was paid for
+        return output, usage, latency_ms
 
     def retry_wait(self, path: Path, attempt: Attempt, tries: int) -> float | None:
         """Seconds before calling ``path`` again after ``tries`` calls, or None to move on."""
@@ -155,3 +163,36 @@ class AttemptJudge:
             {"error": type(error).__name__},
             refused=error_class is ErrorClass.AUTH,
         )
+
+
+def _broken(action: CallPath, latency_ms: float, exc: RouterError) -> Judged:
+    """An attempt ``success_fn`` could not score: recorded unscored, the run stops."""
+    error_class = "invalid_score" if isinstance(exc, InvalidScoreError) else "scoring_error"
+    attempt = Attempt(action.path.name, action.number, None, latency_ms, exc, error_class)
+    return Judged(attempt, None, False, {"error": type(exc).__name__}, broken=exc)
+
+
+def _scored(
+    action: CallPath,
+    output: Any,
+    usage: Metered,
+    latency_ms: float,
+    measured: tuple[float, tuple[int, float | None]],
+) -> Judged:
+    """An answered, scored attempt with what it (and scoring it) spent."""
+    path = action.path
+    score, (judge_tokens, judge_cost) = measured
+    judged = Judged(Attempt(path.name, action.number, score, latency_ms), output, False)
+    if judge_tokens or judge_cost is not None:  # success_fn spent money (a model judge)
+        judged.metadata = {"judge_tokens": judge_tokens, "judge_cost": judge_cost}
+        judged.judge_cost = judge_cost or 0.0
+        judged.judge_tokens = judge_tokens
+    return _billed(judged, usage, path)
+
+
+def _billed(judged: Judged, usage: Metered, path: Path) -> Judged:
+    """``judged`` with the tokens and cost of the call (its ``Metered`` usage, else the
+    path's price)."""
+    judged.tokens_in, judged.tokens_out = usage.tokens_in, usage.tokens_out
+    judged.cost = usage.cost if usage.cost is not None else path.price
+    return judged

@@ -6,6 +6,7 @@ import concurrent.futures
 import contextvars
 import threading
 import weakref
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +110,16 @@ class PathCaller:
             return await asyncio.wait_for(awaitable, timeout)
         except TimeoutError as exc:
             raise timeout_error(path, timeout) from exc
+
+    def run_coroutine(self, awaitable: Awaitable[Any]) -> Any:
+        """Await ``awaitable`` on the private event loop and return its result (sync code,
+        e.g. an async ``success_fn`` scored by ``Router.run``)."""
+        import asyncio
+
+        async def wait() -> Any:
+            return await awaitable
+
+        return asyncio.run_coroutine_threadsafe(wait(), self._event_loop()).result()
 
     def close(self) -> None:
         """Stop the worker threads and the private loop (pending calls are abandoned)."""

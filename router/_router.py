@@ -83,7 +83,8 @@ class Router:
     Args:
         paths: callables (sync or async, one argument) or :class:`Path` objects.
         success_fn: ``success_fn(output)`` or ``success_fn(input, output)`` returning a
-            bool or a float in [0, 1].
+            bool or a float in [0, 1]; an ``async def`` one is awaited (on the caller's
+            event loop under :meth:`arun`, on the router's own loop under :meth:`run`).
         task: the name posteriors are kept under; routers sharing a task and a store
             share what they learn.
         store: a :class:`storage.Store`, a store URL or file path, or None for the
@@ -180,9 +181,7 @@ class Router:
         if customer_limit is not None and not isinstance(customer_limit, RateLimit):
             raise ConfigError(f"customer_limit must be a RateLimit(...), got {customer_limit!r}")
         self._customer_limit = customer_limit
-        self._judge = AttemptJudge(
-            success_fn, classifier(classify), check_retry(retry), self._rng, self._clock
-        )
+
         self._idempotency = IdempotencyCache(idempotency_window)
         self._observers = check_observers(observers)
         self._max_input_size = check_positive_int("max_input_size", max_input_size)
@@ -202,6 +201,14 @@ class Router:
                 "Router(..., escalation=Escalation(handler))"
             )
         self._caller = PathCaller(self._clock)
+        self._judge = AttemptJudge(
+            success_fn,
+            classifier(classify),
+            check_retry(retry),
+            self._rng,
+            self._clock,
+            run_coroutine=self._caller.run_coroutine,  # an async success_fn under run()
+        )
         # Request ids: 16 random hex digits per router, then a counter (unique, cheap).
         self._id_prefix = os.urandom(8).hex()
         self._ids = itertools.count()
@@ -507,7 +514,8 @@ class Router:
                 )
             finally:
                 self._limiter.release(action.path.name)
-            self._settle(plan, action, request_input, called, customer, reserved)
+            judged = self._judge.judge(action, request_input, called)
+            self._settle(plan, action, request_input, called, judged, customer, reserved)
         if isinstance(action, Escalate):
             return self._escalate(plan, action, request_input)
         return self._conclude(plan, action)
@@ -544,7 +552,8 @@ class Router:
                 )
             finally:
                 self._limiter.release(action.path.name)
-            self._settle(plan, action, request_input, called, customer, reserved)
+            judged = await self._judge.ajudge(action, request_input, called)
+            self._settle(plan, action, request_input, called, judged, customer, reserved)
         if isinstance(action, Escalate):
             return await asyncio.to_thread(self._escalate, plan, action, request_input)
         return self._conclude(plan, action)
@@ -800,11 +809,11 @@ class Router:
         action: CallPath,
         request_input: Any,
         called: Called,
+        judged: Judged,
         customer: str | None,
         reserved: float,
     ) -> None:
-        """Judge an attempt, record it, tell the policy, and add it to the plan."""
-        judged = self._judge.judge(action, request_input, called)
+        """Record a judged attempt, tell the policy, and add it to the plan."""
         stop = called.error if isinstance(called.error, LoopDetected) else None
         path = action.path
         self._record(

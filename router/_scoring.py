@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bandits import ConfigError, check_score
@@ -16,18 +16,27 @@ class Scorer:
     """Calls ``success_fn(output)`` or ``success_fn(input, output)`` and validates the score.
 
     The arity is read once from the signature: two required positional parameters
-    mean ``(input, output)``, anything else ``(output)``.
+    mean ``(input, output)``, anything else ``(output)``. An async ``success_fn`` (or
+    one returning an awaitable) is awaited: by :meth:`ameasure` on the caller's event
+    loop, by :meth:`measure` through ``run_coroutine`` (the router's private loop).
 
     Example:
         >>> Scorer(lambda order: order is not None).score("text", {"item": "pen"})
         1.0
         >>> Scorer(lambda text, order: len(order) / 4).score("text", "ab")
         0.5
+        >>> async def graded(order): return 0.25
+        >>> Scorer(graded).score("text", "ab")
+        0.25
     """
 
-    __slots__ = ("_fn", "_wants_input")
+    __slots__ = ("_fn", "_run_coroutine", "_wants_input")
 
-    def __init__(self, success_fn: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        success_fn: Callable[..., Any],
+        run_coroutine: Callable[[Awaitable[Any]], Any] | None = None,
+    ) -> None:
         if not callable(success_fn):
             raise ConfigError(
                 f"success_fn must be callable, got {type(success_fn).__name__} {success_fn!r}; "
@@ -35,6 +44,7 @@ class Scorer:
             )
         self._fn = success_fn
         self._wants_input = _required_positional(success_fn) == 2
+        self._run_coroutine = run_coroutine or _run_to_completion
 
     def score(self, request_input: Any, output: Any) -> float:
         """Score one output. Raises InvalidScoreError or ScoringError (a bug in success_fn)."""
@@ -42,19 +52,64 @@ class Scorer:
 
     def measure(self, request_input: Any, output: Any) -> tuple[float, tuple[int, float | None]]:
         """The score, and the (tokens, cost) scoring spent (``MeteredScore``; else (0, None))."""
+        raw = self._call(request_input, output)
+        if not isinstance(raw, _PLAIN) and inspect.isawaitable(raw):
+            raw = self._settled(self._run_coroutine, raw)
+        return _measured(raw)
+
+    async def ameasure(
+        self, request_input: Any, output: Any
+    ) -> tuple[float, tuple[int, float | None]]:
+        """:meth:`measure` from async code: an awaitable score is awaited here."""
+        raw = self._call(request_input, output)
+        if not isinstance(raw, _PLAIN) and inspect.isawaitable(raw):
+            try:
+                raw = await raw
+            except Exception as exc:
+                raise _scoring_error(exc) from exc
+        return _measured(raw)
+
+    def _call(self, request_input: Any, output: Any) -> Any:
         try:
-            raw = self._fn(request_input, output) if self._wants_input else self._fn(output)
+            return self._fn(request_input, output) if self._wants_input else self._fn(output)
         except Exception as exc:
-            raise ScoringError(
-                f"success_fn raised {type(exc).__name__}: {exc}; make it return False for "
-                "outputs it cannot judge"
-            ) from exc
-        spent = (
-            (getattr(raw, "tokens", 0), getattr(raw, "cost", None))
-            if isinstance(raw, float)
-            else _NOTHING
-        )
-        return check_score(raw), spent
+            raise _scoring_error(exc) from exc
+
+    @staticmethod
+    def _settled(run: Callable[[Awaitable[Any]], Any], awaitable: Awaitable[Any]) -> Any:
+        try:
+            return run(awaitable)
+        except Exception as exc:
+            raise _scoring_error(exc) from exc
+
+
+_PLAIN = (bool, int, float)  # what success_fn usually returns: not awaitable, no check
+
+
+def _measured(raw: Any) -> tuple[float, tuple[int, float | None]]:
+    spent = (
+        (getattr(raw, "tokens", 0), getattr(raw, "cost", None))
+        if isinstance(raw, float)
+        else _NOTHING
+    )
+    return check_score(raw), spent
+
+
+def _scoring_error(exc: Exception) -> ScoringError:
+    return ScoringError(
+        f"success_fn raised {type(exc).__name__}: {exc}; make it return False for "
+        "outputs it cannot judge"
+    )
+
+
+def _run_to_completion(awaitable: Awaitable[Any]) -> Any:
+    """Await ``awaitable`` from sync code without a router (a fresh event loop)."""
+    import asyncio
+
+    async def wait() -> Any:
+        return await awaitable
+
+    return asyncio.run(wait())
 
 
 def _required_positional(fn: Callable[..., Any]) -> int:

@@ -147,3 +147,70 @@ def test_callable_objects_and_async_callable_objects_are_paths(task: str) -> Non
     router = Router([AsyncModel()], lambda out: True, task=task, store="memory://")
     assert router.run(1) == 3
     router.close()
+
+
+# An async success_fn (an async model judge, say) is awaited, sync or async.
+
+
+async def graded(output: int) -> float:
+    await asyncio.sleep(0)
+    return 0.25 if output % 2 else 1.0
+
+
+def test_async_success_fn_is_awaited_under_arun(task: str) -> None:
+    router = Router([sync_triple], graded, task=task, store="memory://")
+
+    async def both() -> list[float]:
+        return [(await router.aroute(i)).score for i in (1, 2)]
+
+    assert asyncio.run(both()) == [0.25, 1.0]
+    assert router.stats().loc["sync_triple", "alpha"] == 1.0 + 0.25 + 1.0
+    router.close()
+
+
+def test_async_success_fn_is_awaited_under_run_even_inside_an_event_loop(task: str) -> None:
+    router = Router([async_double], graded, task=task, store="memory://")
+    assert router.route(3).score == 1.0  # 6 is even
+    called_inside: list[float] = []
+
+    async def from_async_code() -> None:  # run() from a coroutine: no nested-loop error
+        called_inside.append(router.route(2).score)
+
+    asyncio.run(from_async_code())
+    assert called_inside == [1.0]
+    assert router.stats().loc["async_double", "n"] == 2
+    router.close()
+
+
+@pytest.mark.parametrize("arun", [False, True])
+def test_a_failing_async_success_fn_stops_the_run_with_a_scoring_error(
+    task: str, arun: bool
+) -> None:
+    from router import ScoringError
+
+    async def broken_judge(output: int) -> float:
+        raise ValueError("judge unavailable")
+
+    from storage import MemoryStore
+
+    store = MemoryStore()
+    router = Router([sync_triple], broken_judge, task=task, store=store)
+    with pytest.raises(ScoringError, match="judge unavailable"):
+        asyncio.run(router.arun(1)) if arun else router.run(1)
+    rows = store.outcomes(task)
+    assert [(o.score, o.error_class) for o in rows] == [(None, "scoring_error")]
+    router.close()
+
+
+@pytest.mark.parametrize("arun", [False, True])
+def test_an_async_success_fn_returning_a_bad_score_is_refused(task: str, arun: bool) -> None:
+    from router import InvalidScoreError
+
+    async def too_high(output: int) -> float:
+        return 7.0
+
+    router = Router([sync_triple], too_high, task=task, store="memory://")
+    with pytest.raises(InvalidScoreError):
+        asyncio.run(router.arun(1)) if arun else router.run(1)
+    assert router.stats().loc["sync_triple", "n"] == 0
+    router.close()
