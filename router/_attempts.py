@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from bandits import InvalidScoreError, RouterError
-from router._budget import Metered
+from router._budget import Metered, spent_before
 from router._calls import Called, timeout_error
 from router._clock import Clock
 from router._errors import ScoringError
@@ -120,7 +120,9 @@ class AttemptJudge:
         if error is None and limit is not None and latency_ms > limit * 1000.0:
             error = timeout_error(path, limit)  # the clock says it overran (simulated time)
         if error is not None:
-            return self._failed(action, latency_ms, error, self._classifier(error), True)
+            failed = self._failed(action, latency_ms, error, self._classifier(error), True)
+            spent = spent_before(error)  # paid for before it raised (Metered.attach_to)
+            return failed if spent is None else _billed(failed, spent, path)
         output, usage = called.output, _NO_USAGE
         if isinstance(output, Metered):
             output, usage = output.output, output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -53,6 +54,34 @@ class Metered:
     def tokens(self) -> int:
         """Prompt plus completion tokens (unknown counts as 0)."""
         return (self.tokens_in or 0) + (self.tokens_out or 0)
+
+    def attach_to(self, error: BaseException) -> BaseException:
+        """Mark ``error`` with this spending before raising it: a path that paid for a
+        call and then failed (a reply it could not parse, a second call that raised)
+        still has its tokens and cost recorded and counted against budgets.
+
+        Example:
+            >>> error = Metered(None, tokens_in=900, cost=0.002).attach_to(ValueError("bad"))
+            >>> spent_before(error).cost
+            0.002
+        """
+        with contextlib.suppress(AttributeError):  # an exception that takes no attributes
+            setattr(error, _SPENT, self)
+        return error
+
+
+_SPENT = "_outcome_router_spent"
+
+
+def spent_before(error: BaseException) -> Metered | None:
+    """What a path spent before raising ``error`` (see :meth:`Metered.attach_to`), if any.
+
+    Example:
+        >>> spent_before(RuntimeError("no spending attached")) is None
+        True
+    """
+    spent = getattr(error, _SPENT, None)
+    return spent if isinstance(spent, Metered) else None
 
 
 class MeteredScore(float):

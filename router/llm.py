@@ -248,6 +248,11 @@ class _Exchange:
     spent: _Usage = field(default_factory=_Usage)
     calls: int = 0
 
+    def charge(self, error: Exception) -> None:
+        """Attach to ``error`` what the replies taken so far cost (if any were taken)."""
+        if self.calls:
+            self.spent.metered(None).attach_to(error)
+
 
 class LLMCall:
     """The function of an :func:`LLMPath`: one attempt, ``litellm.completion`` underneath.
@@ -343,11 +348,15 @@ class LLMCall:
     def __call__(self, request_input: Any, feedback: BaseException | None = None) -> Metered:
         litellm = _load_litellm()
         exchange = self.start(request_input, feedback)
-        while True:
-            response = litellm.completion(**self.request(exchange))
-            result = self.step(litellm, exchange, response)
-            if result is not None:
-                return result
+        try:
+            while True:
+                response = litellm.completion(**self.request(exchange))
+                result = self.step(litellm, exchange, response)
+                if result is not None:
+                    return result
+        except Exception as exc:
+            exchange.charge(exc)
+            raise
 
 
 class AsyncLLMCall(LLMCall):
@@ -359,11 +368,15 @@ class AsyncLLMCall(LLMCall):
     ) -> Metered:
         litellm = _load_litellm()
         exchange = self.start(request_input, feedback)
-        while True:
-            response = await litellm.acompletion(**self.request(exchange))
-            result = self.step(litellm, exchange, response)
-            if result is not None:
-                return result
+        try:
+            while True:
+                response = await litellm.acompletion(**self.request(exchange))
+                result = self.step(litellm, exchange, response)
+                if result is not None:
+                    return result
+        except Exception as exc:
+            exchange.charge(exc)
+            raise
 
 
 def LLMPath(  # noqa: N802 - a factory named like the Path it builds

@@ -343,3 +343,42 @@ def test_an_async_path_also_serves_sync_runs(
     assert router.run("pens") == "This is a fake reply."  # on the router's private loop
     assert outcomes(store, router)[0].tokens_out == 5
     router.close()
+
+
+# -- spending of attempts that failed after a reply ------------------------------------------
+
+
+def test_a_reply_the_parser_rejects_still_records_its_tokens_and_cost(
+    litellm: ModuleType, provider: FakeProvider, make_router: MakeRouter, store: MemoryStore
+) -> None:
+    def strict(text: str) -> str:
+        raise ValueError(f"cannot parse {text!r}")
+
+    provider.usage = (10, 3)
+    router = make_router([llm(provider, parse=strict), Path(regex_last_resort, last_resort=True)])
+    assert router.run("pens") == "regex"
+    failed = outcomes(store, router)[0]
+    assert (failed.errored, failed.tokens_in, failed.tokens_out) == (True, 10, 3)
+    assert failed.cost is not None and failed.cost > 0
+
+
+def test_a_reask_that_raises_still_records_the_first_reply(
+    litellm: ModuleType, provider: FakeProvider, make_router: MakeRouter, store: MemoryStore
+) -> None:
+    provider.script([Fault.OK, Fault.SERVER_ERROR])  # a misfit reply, then a 500 on the re-ask
+    provider.reply, provider.usage = '{"item": "pen"}', (10, 3)
+    router = make_router([llm(provider, output=Order), Path(regex_last_resort, last_resort=True)])
+    assert router.run("two pens") == "regex" and provider.hits == 2
+    failed = outcomes(store, router)[0]
+    assert (failed.error_class, failed.tokens_in, failed.tokens_out) == ("transient", 10, 3)
+    assert failed.cost is not None and failed.cost > 0
+
+
+def test_an_error_raised_before_any_reply_carries_no_spending(
+    litellm: ModuleType, provider: FakeProvider, make_router: MakeRouter, store: MemoryStore
+) -> None:
+    provider.mode = Fault.SERVER_ERROR
+    router = make_router([llm(provider), Path(regex_last_resort, last_resort=True)])
+    assert router.run("pens") == "regex"
+    failed = outcomes(store, router)[0]
+    assert (failed.tokens_in, failed.tokens_out, failed.cost) == (None, None, None)
