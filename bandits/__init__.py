@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bandits._changepoint import ChangeDetector, bernoulli_kl
 from bandits._errors import ConfigError, InvalidScoreError, RouterError
+from bandits._lazy import lazy_attributes
 from bandits._posterior import BetaPosterior, check_score
 from bandits._propensity import first_place_probabilities
 
@@ -87,16 +88,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bandits' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes("bandits", _LAZY, globals(), __all__)

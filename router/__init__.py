@@ -12,6 +12,7 @@ Example:
 
 from typing import TYPE_CHECKING
 
+from bandits._lazy import lazy_attributes
 from router._adaptive import AdaptiveThompson
 from router._breaker import Breaker
 from router._budget import Budget, BudgetExceeded, Metered, MeteredScore
@@ -141,18 +142,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # Baseline and cost-aware policies and the operations helpers (health rules, logs,
-    # metrics, traces) load when first asked for.
-    found = _LAZY.get(name)
-    if found is None:
-        raise AttributeError(f"module 'router' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(found[0]), found[1])
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes("router", _LAZY, globals(), __all__)

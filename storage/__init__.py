@@ -9,6 +9,7 @@ Example:
 
 from typing import TYPE_CHECKING
 
+from bandits._lazy import lazy_attributes
 from storage._controls import MODES, PathState, Spend
 from storage._errors import (
     CorruptStoreError,
@@ -77,16 +78,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'storage' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*__all__, "SQLStore"])
+__getattr__, __dir__ = lazy_attributes("storage", _LAZY, globals(), [*__all__, "SQLStore"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import doctest
 import importlib
 import pkgutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import fresh_python
 
 PACKAGES = ["bandits", "storage", "router", "simulations"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,15 +98,7 @@ def test_import_router_is_light_and_has_no_side_effects(tmp_path: Path) -> None:
         "assert not logging.getLogger('outcome_router').handlers\n"
         "assert not logging.getLogger().handlers\n"
     )
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    done = fresh_python(code, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""
     assert list(tmp_path.iterdir()) == []
@@ -136,14 +128,7 @@ def test_import_router_leaves_rarely_used_modules_unloaded(tmp_path: Path) -> No
         "import router\n"
         f"print(sorted(set({LAZY_MODULES!r}) & (set(sys.modules) - before)))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        check=False,
-    )
+    done = fresh_python(code, tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")
 
 

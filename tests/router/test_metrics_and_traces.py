@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -19,6 +17,7 @@ from router import (
     PrometheusMetrics,
     Router,
 )
+from tests.conftest import fresh_python
 from tests.optional import require
 
 ROOT = FilePath(__file__).resolve().parents[2]
@@ -251,12 +250,5 @@ def test_import_router_loads_no_optional_dependency_and_prints_nothing(tmp_path:
         "import router; import sys; print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'structlog','prometheus_client','opentelemetry','pandas','sqlalchemy','litellm'}))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        check=False,
-    )
+    done = fresh_python(code, tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")
