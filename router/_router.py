@@ -181,7 +181,6 @@ class Router:
         if customer_limit is not None and not isinstance(customer_limit, RateLimit):
             raise ConfigError(f"customer_limit must be a RateLimit(...), got {customer_limit!r}")
         self._customer_limit = customer_limit
-
         self._idempotency = IdempotencyCache(idempotency_window)
         self._observers = check_observers(observers)
         self._max_input_size = check_positive_int("max_input_size", max_input_size)
