@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError
 from storage._memory import MemoryStore
@@ -27,13 +28,16 @@ def default_store_url() -> str:
     return resolve_url(os.environ.get(ENV_VAR) or DEFAULT_FILE)
 
 
-def open_store(url: str | None = None) -> Store:
+def open_store(url: str | None = None, *, engine_options: Mapping[str, Any] | None = None) -> Store:
     """Open (creating if needed) the store at ``url``.
 
     Args:
         url: ``memory://``; ``sqlite:///path.db`` or ``sqlite:///:memory:``;
             ``postgresql+psycopg://user@host/db``; or a plain file path (SQLite).
             ``None`` means :func:`default_store_url`.
+        engine_options: PostgreSQL only: passed to ``sqlalchemy.create_engine``, e.g.
+            ``{"pool_size": 20}``, or ``{"connect_args": {"prepare_threshold": None}}``
+            behind PgBouncer in transaction mode (no server-side prepared statements).
 
     Raises:
         ConfigError: unsupported scheme or missing driver.
@@ -51,11 +55,13 @@ def open_store(url: str | None = None) -> Store:
     """
     resolved = default_store_url() if url is None else resolve_url(url)
     if resolved == "memory://":
+        if engine_options:
+            raise ConfigError("engine_options apply to PostgreSQL stores, not memory://")
         return MemoryStore()
-    return open_sql_store(resolved)
+    return open_sql_store(resolved, engine_options=engine_options)
 
 
-def open_sql_store(url: str) -> SQLStore:
+def open_sql_store(url: str, *, engine_options: Mapping[str, Any] | None = None) -> SQLStore:
     """Open the SQLite or PostgreSQL store at a resolved ``url`` (see :func:`resolve_url`).
 
     Example:
@@ -72,7 +78,7 @@ def open_sql_store(url: str) -> SQLStore:
         _require_psycopg()
     from storage._sql import SQLStore
 
-    return SQLStore(url)
+    return SQLStore(url, engine_options=engine_options)
 
 
 def resolve_url(value: str) -> str:

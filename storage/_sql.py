@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bandits import ConfigError
 from storage import _controls_sql, _daily_sql
 from storage._controls import PathState, Spend, check_mode
 from storage._errors import (
@@ -44,18 +45,25 @@ class SQLStore:
         1.5
     """
 
-    def __init__(self, url: str | sa.URL) -> None:
+    def __init__(
+        self, url: str | sa.URL, *, engine_options: Mapping[str, Any] | None = None
+    ) -> None:
         parsed = sa.make_url(url)
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         self._url = parsed
         self._dialect = parsed.get_backend_name()
         if self._dialect == "sqlite":
+            if engine_options:
+                raise ConfigError(
+                    "engine_options apply to PostgreSQL stores; a SQLite store sets its own "
+                    f"(WAL, busy timeout), got {dict(engine_options)!r}"
+                )
             if parsed.database not in (None, "", ":memory:"):
                 check_sqlite_file(parsed.database)
             self._engine = create_sqlite_engine(parsed)
         else:
-            self._engine = sa.create_engine(parsed, pool_pre_ping=True)
+            self._engine = _postgres_engine(parsed, engine_options or {})
         in_memory = self._dialect == "sqlite" and parsed.database in (None, "", ":memory:")
         # One shared SQLite connection must not run two transactions at once.
         self._lock: contextlib.AbstractContextManager[Any] = (
@@ -405,3 +413,15 @@ def _deltas(inserted: Iterable[tuple[Any, ...]]) -> dict[_Key, tuple[float, int,
 def _first_line(exc: BaseException) -> str:
     message = str(getattr(exc, "orig", None) or exc)
     return message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+
+
+def _postgres_engine(url: sa.URL, options: Mapping[str, Any]) -> sa.Engine:
+    """``create_engine`` with ``pool_pre_ping`` and the caller's options (pool sizes,
+    ``connect_args``...); an option SQLAlchemy refuses is a ConfigError."""
+    try:
+        return sa.create_engine(url, **{"pool_pre_ping": True, **options})
+    except (TypeError, sa.exc.ArgumentError) as exc:
+        raise ConfigError(
+            f"engine_options {dict(options)!r} were refused by SQLAlchemy: {exc}; see "
+            "sqlalchemy.create_engine for the options it takes"
+        ) from exc

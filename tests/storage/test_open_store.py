@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,38 @@ def test_unsupported_scheme_is_a_config_error(url: str) -> None:
 def test_empty_url_is_a_config_error(url: str) -> None:
     with pytest.raises(ConfigError, match="non-empty"):
         open_store(url)
+
+
+# -- engine options (PostgreSQL: pool sizes, PgBouncer) ------------------------------------
+
+
+def test_engine_options_reach_the_postgresql_engine() -> None:
+    from tests.conftest import postgres_url
+
+    options = {"pool_size": 3, "connect_args": {"prepare_threshold": None}}
+    store = open_store(postgres_url(), engine_options=options)
+    try:
+        task = f"engine-options-{uuid.uuid4().hex}"  # the database is shared: unique ids
+        store.ensure_paths(task, ["a"])
+        for number in range(8):  # past psycopg's default prepare threshold of 5
+            store.record(Outcome(f"{task}-{number}", 1, task, "a", 1.0, created_at=0.0))
+        assert store.posteriors(task)["a"].n == 8
+        engine = store.engine  # type: ignore[attr-defined]
+        assert engine.pool.size() == 3
+        with engine.connect() as connection:
+            assert connection.connection.dbapi_connection.prepare_threshold is None
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("url", ["memory://", "sqlite:///:memory:"])
+def test_engine_options_for_other_stores_are_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match="engine_options apply to PostgreSQL"):
+        open_store(url, engine_options={"pool_size": 3})
+
+
+def test_an_engine_option_sqlalchemy_refuses_is_a_config_error() -> None:
+    from tests.conftest import postgres_url
+
+    with pytest.raises(ConfigError, match="refused by SQLAlchemy"):
+        open_store(postgres_url(), engine_options={"no_such_option": 1})
