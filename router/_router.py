@@ -592,6 +592,8 @@ class Router:
         if trial is not None and trial in order:  # the breaker's half-open trial goes first
             order.remove(trial)
             order.insert(0, trial)
+            # ... chosen for certain, not drawn: that is the propensity to log
+            propensities = {name: float(name == trial) for name in order}
         if self._rollouts.active():
             order, propensities = self._canaries(
                 order, propensities, posteriors, learned, allowed=canaries, now=now

@@ -113,6 +113,26 @@ def test_a_half_open_trial_closes_the_breaker_when_the_path_answers(
     assert not store.path_states(task)["flaky"].is_open
 
 
+def test_a_half_open_trial_is_logged_as_chosen_for_certain(
+    store: Store, task: str, clock: FakeClock
+) -> None:
+    def flaky(x: Any) -> str:
+        raise ConnectionError("down")
+
+    router = make([flaky, alpha], store, task, clock, breaker=Breaker(failures=2, recovery=10))
+    for i in range(200):  # until the policy has tried flaky twice (each time alpha rescues)
+        router.run(i)
+        if store.path_states(task).get("flaky") and store.path_states(task)["flaky"].is_open:
+            break
+    assert store.path_states(task)["flaky"].is_open
+    clock.advance(10.0)
+    trial = router.route("trial")
+    assert [a.path for a in trial.attempts] == ["flaky", "alpha"]
+    rows = [o for o in store.outcomes(task) if o.request_id == trial.request_id]
+    # placed first by the breaker, not drawn: propensity 1 (off-policy estimates rely on it)
+    assert [(o.path, o.propensity) for o in rows] == [("flaky", 1.0), ("alpha", 0.0)]
+
+
 def test_client_errors_do_not_open_the_breaker(task: str, clock: FakeClock) -> None:
     class BadRequest(Exception):
         status_code = 400
