@@ -40,6 +40,9 @@ class SimOutput:
     ok: bool
 
 
+_OUTPUTS = (SimOutput(ok=False), SimOutput(ok=True))  # shared (frozen): none built per call
+
+
 class Environment:
     """Every path's behaviour at every request of one run, drawn up front.
 
@@ -114,6 +117,7 @@ class Environment:
         u_error, u_success, z_latency = self._draws[name]
         sigma, timeout = spec.latency.sigma, spec.timeout
         kind, retry_after = spec.error_kind, spec.retry_after
+        replies: dict[tuple[bool, float], Metered] = {}  # frozen, so one per (ok, price)
 
         def call(index: int) -> Metered:
             latency = median[index] * math.exp(sigma * z_latency[index])
@@ -131,8 +135,13 @@ class Environment:
                 ledger["cost"] += price[index]
                 raise PathTimeout(f"path {name!r} did not return within its timeout of {timeout} s")
             clock.advance(latency)
-            ledger["cost"] += price[index]
-            return Metered(SimOutput(ok=u_success[index] < success[index]), cost=price[index])
+            cost = price[index]
+            ledger["cost"] += cost
+            key = (u_success[index] < success[index], cost)
+            reply = replies.get(key)
+            if reply is None:
+                reply = replies[key] = Metered(_OUTPUTS[key[0]], cost=cost)
+            return reply
 
         # The call itself enforces the timeout on simulated time (no worker thread).
         return Path(call, name=name)
