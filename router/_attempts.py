@@ -19,6 +19,7 @@ from router._retry import Retry
 from router._scoring import Scorer
 from router._taxonomy import Classifier, ErrorClass, retry_after_of
 from router._validation import InvalidOutput, validate_output
+from storage import Outcome
 
 if TYPE_CHECKING:
     import numpy as np
@@ -54,6 +55,37 @@ class Judged:
     def tokens(self) -> int:
         """Tokens the attempt used (unknown counts as 0)."""
         return (self.tokens_in or 0) + (self.tokens_out or 0)
+
+    def outcome(
+        self,
+        request_id: str,
+        task: str,
+        started: float,
+        customer: str | None,
+        *,
+        propensity: float | None = None,
+        shadow: bool = False,
+    ) -> Outcome:
+        """The store's row for this attempt (a shadow call's is marked ``{"shadow": True}``)."""
+        attempt = self.attempt
+        metadata = self.metadata or NO_METADATA
+        return Outcome(
+            request_id,
+            attempt.number,
+            task,
+            attempt.path,
+            attempt.score,
+            started,
+            error_class=attempt.error_class,
+            errored=self.errored,
+            latency_ms=attempt.latency_ms,
+            propensity=propensity,
+            customer=customer,
+            tokens_in=self.tokens_in,
+            tokens_out=self.tokens_out,
+            cost=self.cost,
+            metadata={**metadata, "shadow": True} if shadow else metadata,
+        )
 
 
 class AttemptJudge:

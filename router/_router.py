@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError, RouterError, check_score
 from router._adaptive import AdaptiveThompson
-from router._attempts import NO_METADATA, AttemptJudge, Judged
+from router._attempts import AttemptJudge, Judged
 from router._breaker import Breaker, PathGate
 from router._budget import Budget, BudgetExceeded, BudgetKeeper
 from router._calls import Called, PathCaller
@@ -679,22 +679,7 @@ class Router:
         called = self._caller.call(path, request_input, path.timeout)
         judged = self._judge.judge(action, request_input, called)
         self._record(
-            Outcome(
-                plan.request_id,
-                number,
-                self.task,
-                path.name,
-                judged.attempt.score,
-                called.started,
-                error_class=judged.attempt.error_class,
-                errored=judged.errored,
-                latency_ms=judged.attempt.latency_ms,
-                customer=customer,
-                tokens_in=judged.tokens_in,
-                tokens_out=judged.tokens_out,
-                cost=judged.cost,
-                metadata={**(judged.metadata or {}), "shadow": True},
-            )
+            judged.outcome(plan.request_id, self.task, called.started, customer, shadow=True)
         )
 
     def _over_budget(
@@ -817,23 +802,10 @@ class Router:
         """Record a judged attempt, tell the policy, and add it to the plan."""
         stop = called.error if isinstance(called.error, LoopDetected) else None
         path = action.path
+        propensity = plan.propensities.get(path.name)
         self._record(
-            Outcome(
-                plan.request_id,
-                action.number,
-                self.task,
-                path.name,
-                judged.attempt.score,
-                called.started,
-                error_class=judged.attempt.error_class,
-                errored=judged.errored,
-                latency_ms=judged.attempt.latency_ms,
-                propensity=plan.propensities.get(path.name),
-                customer=customer,
-                tokens_in=judged.tokens_in,
-                tokens_out=judged.tokens_out,
-                cost=judged.cost,
-                metadata=judged.metadata or NO_METADATA,
+            judged.outcome(
+                plan.request_id, self.task, called.started, customer, propensity=propensity
             )
         )
         self._account(plan, path, judged, customer, reserved)
