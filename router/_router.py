@@ -469,7 +469,7 @@ class Router:
     ) -> tuple[RunPlan, contextvars.Token[RunGuard | None]]:
         """Guardrails, the plan, and the run's loop guard."""
         if self._max_input_size is not None:
-            self._check_input(request_input)
+            self._check_input(request_input, self._max_input_size)
         plan = self._plan(customer, deadline)
         guard = RunGuard(self._loop_limit) if self._loop_limit else None
         return plan, CURRENT_GUARD.set(guard)
@@ -484,7 +484,10 @@ class Router:
     ) -> None:
         """Tell the observers how the run ended, and start its shadow calls."""
         if self._observers:
-            self._ran(plan, request_input, customer, result, error)
+            event = run_event(
+                self.task, plan, request_input, customer, result, error, self._clock()
+            )
+            notify(self._observers, "on_run", event)
         if result is not None and self._shadows:
             self._shadow(plan, request_input, customer)
 
@@ -557,18 +560,6 @@ class Router:
             return await asyncio.to_thread(self._escalate, plan, action, request_input)
         return self._conclude(plan, action)
 
-    def _ran(
-        self,
-        plan: RunPlan,
-        request_input: Any,
-        customer: str | None,
-        result: RunResult | None,
-        error: RouterError | None,
-    ) -> None:
-        """Tell the observers how the run ended."""
-        event = run_event(self.task, plan, request_input, customer, result, error, self._clock())
-        notify(self._observers, "on_run", event)
-
     def _plan(self, customer: str | None, deadline: float | None) -> RunPlan:
         now = self._clock()
         if customer is not None:
@@ -636,15 +627,13 @@ class Router:
             order = [chosen, *order]
         return order, scaled
 
-    def _check_input(self, request_input: Any) -> None:
-        limit = self._max_input_size
-        if limit is not None:
-            size = input_size(request_input)
-            if size > limit:
-                raise InputTooLarge(
-                    f"the input of task {self.task!r} has {size} characters, over "
-                    f"max_input_size={limit}; shorten or split it"
-                )
+    def _check_input(self, request_input: Any, limit: int) -> None:
+        size = input_size(request_input)
+        if size > limit:
+            raise InputTooLarge(
+                f"the input of task {self.task!r} has {size} characters, over "
+                f"max_input_size={limit}; shorten or split it"
+            )
 
     def _prepare_call(self, plan: RunPlan, action: CallPath, customer: str | None) -> float | None:
         """Count the attempt (loop guard), reserve its price, take a rate-limit slot.
