@@ -116,10 +116,7 @@ class PathCaller:
         e.g. an async ``success_fn`` scored by ``Router.run``)."""
         import asyncio
 
-        async def wait() -> Any:
-            return await awaitable
-
-        return asyncio.run_coroutine_threadsafe(wait(), self._event_loop()).result()
+        return asyncio.run_coroutine_threadsafe(awaited(awaitable), self._event_loop()).result()
 
     def close(self) -> None:
         """Stop the worker threads and the private loop (pending calls are abandoned)."""
@@ -182,6 +179,11 @@ def _serve_forever(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+
+
+async def awaited(awaitable: Awaitable[Any]) -> Any:
+    """A coroutine of any awaitable (what ``asyncio.run`` and ``run_coroutine_threadsafe`` take)."""
+    return await awaitable
 
 
 _Arguments = tuple[tuple[Any, ...], dict[str, Any]]

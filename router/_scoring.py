@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bandits import ConfigError, check_score
+from router._calls import awaited
 from router._errors import ScoringError
 
 _NOTHING: tuple[int, float | None] = (0, None)
@@ -54,7 +55,10 @@ class Scorer:
         """The score, and the (tokens, cost) scoring spent (``MeteredScore``; else (0, None))."""
         raw = self._call(request_input, output)
         if not isinstance(raw, _PLAIN) and inspect.isawaitable(raw):
-            raw = self._settled(self._run_coroutine, raw)
+            try:
+                raw = self._run_coroutine(raw)
+            except Exception as exc:
+                raise _scoring_error(exc) from exc
         return _measured(raw)
 
     async def ameasure(
@@ -72,13 +76,6 @@ class Scorer:
     def _call(self, request_input: Any, output: Any) -> Any:
         try:
             return self._fn(request_input, output) if self._wants_input else self._fn(output)
-        except Exception as exc:
-            raise _scoring_error(exc) from exc
-
-    @staticmethod
-    def _settled(run: Callable[[Awaitable[Any]], Any], awaitable: Awaitable[Any]) -> Any:
-        try:
-            return run(awaitable)
         except Exception as exc:
             raise _scoring_error(exc) from exc
 
@@ -106,10 +103,7 @@ def _run_to_completion(awaitable: Awaitable[Any]) -> Any:
     """Await ``awaitable`` from sync code without a router (a fresh event loop)."""
     import asyncio
 
-    async def wait() -> Any:
-        return await awaitable
-
-    return asyncio.run(wait())
+    return asyncio.run(awaited(awaitable))
 
 
 def _required_positional(fn: Callable[..., Any]) -> int:
