@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -27,7 +28,7 @@ import os
 import re
 import string
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -248,10 +249,15 @@ class _Exchange:
     spent: _Usage = field(default_factory=_Usage)
     calls: int = 0
 
-    def charge(self, error: Exception) -> None:
-        """Attach to ``error`` what the replies taken so far cost (if any were taken)."""
-        if self.calls:
-            self.spent.metered(None).attach_to(error)
+    @contextlib.contextmanager
+    def charging(self) -> Iterator[None]:
+        """An error raised inside carries what the replies taken so far cost (if any)."""
+        try:
+            yield
+        except Exception as exc:
+            if self.calls:
+                self.spent.metered(None).attach_to(exc)
+            raise
 
 
 class LLMCall:
@@ -348,15 +354,12 @@ class LLMCall:
     def __call__(self, request_input: Any, feedback: BaseException | None = None) -> Metered:
         litellm = _load_litellm()
         exchange = self.start(request_input, feedback)
-        try:
+        with exchange.charging():
             while True:
                 response = litellm.completion(**self.request(exchange))
                 result = self.step(litellm, exchange, response)
                 if result is not None:
                     return result
-        except Exception as exc:
-            exchange.charge(exc)
-            raise
 
 
 class AsyncLLMCall(LLMCall):
@@ -368,15 +371,12 @@ class AsyncLLMCall(LLMCall):
     ) -> Metered:
         litellm = _load_litellm()
         exchange = self.start(request_input, feedback)
-        try:
+        with exchange.charging():
             while True:
                 response = await litellm.acompletion(**self.request(exchange))
                 result = self.step(litellm, exchange, response)
                 if result is not None:
                     return result
-        except Exception as exc:
-            exchange.charge(exc)
-            raise
 
 
 def LLMPath(  # noqa: N802 - a factory named like the Path it builds
