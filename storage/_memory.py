@@ -116,10 +116,7 @@ class MemoryStore(MemoryControls):
         """Snapshot of every path's posterior for ``task``."""
         with self._lock:
             rows = self._tasks.get(task, {})
-            return {
-                path: row.snapshot_cache or row.snapshot(path)  # cached unless it changed
-                for path, row in rows.items()
-            }
+            return {path: row.snapshot(path) for path, row in rows.items()}
 
     def record(self, outcome: Outcome) -> bool:
         """Keep the outcome and add its score to the posterior; False if already kept."""
