@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 if TYPE_CHECKING:
     import numpy as np
@@ -92,11 +92,47 @@ class Constant(_Curve):
 Curve = Constant | Steps | Linear
 
 
+CURVE_FORMS = "a number, {steps = [[at, value], ...]} or {linear = [[at, value], ...]}"
+
+
 def as_curve(value: Any) -> Any:
-    """Let scenario files write a plain number for a constant curve."""
+    """Build the curve a scenario file wrote: a plain number is a constant.
+
+    Raises:
+        ValueError: not one of the three forms (the message names the fault and the forms).
+
+    Example:
+        >>> as_curve(0.5), as_curve({"steps": [[0, 1.0], [0.5, 0.0]]}).breakpoints()
+        (Constant(value=0.5), [0.5])
+    """
+    if isinstance(value, _Curve):
+        return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return Constant(value=float(value))
-    return value
+    kinds = {"steps": Steps, "linear": Linear, "value": Constant}
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in kinds:
+        try:
+            return kinds[next(iter(value))].model_validate(value)
+        except ValidationError as exc:
+            raise ValueError(f"{problems(exc)} (a curve is {CURVE_FORMS})") from None
+    raise ValueError(f"a curve is {CURVE_FORMS}; got {value!r}")
+
+
+def problems(exc: ValidationError) -> str:
+    """Each fault of a validation error as ``field.path: message``, joined by ``; ``.
+
+    Example:
+        >>> try:
+        ...     Steps(steps=[])
+        ... except ValidationError as exc:
+        ...     print(problems(exc))
+        steps: List should have at least 1 item after validation, not 0
+    """
+    faults = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        faults.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+    return "; ".join(faults)
 
 
 def _check_increasing(points: list[Point]) -> list[Point]:

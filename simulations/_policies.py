@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -87,6 +88,16 @@ def make_policy(spec: str) -> Policy:
     if name == ORACLE:
         raise ConfigError("the oracle needs the scenario's ground truth; replay() builds it")
     kind, defaults = _CLASSES[name]
+    parameters = inspect.signature(kind).parameters.values()
+    accepted = [
+        p.name for p in parameters if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD
+    ]
+    unknown = sorted(set(settings) - set(accepted))
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in parameters):
+        raise ConfigError(
+            f"policy {spec!r}: unknown setting(s) {', '.join(unknown)}; "
+            f"{name} takes {', '.join(accepted) or 'no settings'}"
+        )
     try:
         return kind(**{**defaults, **settings})
     except TypeError as exc:

@@ -10,9 +10,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from bandits import ConfigError
-from simulations._curves import Curve, as_curve, curve_points
+from simulations._curves import Curve, as_curve, curve_points, problems
 
 CurveField = Annotated[Curve, BeforeValidator(as_curve)]
+
+MAX_SECONDS = 86_400.0  # latencies, timeouts and Retry-After: at most a simulated day
+MAX_RATE = 1_000_000.0  # requests per simulated second
+MAX_PRICE = 1_000_000.0  # dollars per call
 
 
 class Latency(BaseModel):
@@ -24,7 +28,7 @@ class Latency(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     median: CurveField = Field(default_factory=lambda: as_curve(0.5))
-    sigma: float = Field(default=0.3, ge=0.0, le=3.0)
+    sigma: float = Field(default=0.3, ge=0.0, le=3.0, allow_inf_nan=False)
 
 
 class PathSpec(BaseModel):
@@ -44,9 +48,9 @@ class PathSpec(BaseModel):
     success: CurveField
     error_rate: CurveField = Field(default_factory=lambda: as_curve(0.0))
     error_kind: Literal["5xx", "timeout", "429"] = "5xx"
-    retry_after: float = Field(default=1.0, gt=0.0)
+    retry_after: float = Field(default=1.0, gt=0.0, le=MAX_SECONDS, allow_inf_nan=False)
     latency: Latency = Field(default_factory=Latency)
-    timeout: float = Field(default=10.0, gt=0.0)
+    timeout: float = Field(default=10.0, gt=0.0, le=MAX_SECONDS, allow_inf_nan=False)
     price: CurveField = Field(default_factory=lambda: as_curve(0.0))
     starts_at: float = Field(default=0.0, ge=0.0, lt=1.0)
     canary: bool = False
@@ -57,10 +61,14 @@ class PathSpec(BaseModel):
             bad = [v for v in curve_points(getattr(self, field)) if not 0.0 <= v <= 1.0]
             if bad:
                 raise ValueError(f"{field} must stay within [0, 1], got {bad}")
-        for field, curve in (("latency.median", self.latency.median), ("price", self.price)):
-            bad = [v for v in curve_points(curve) if v < 0.0]
+        bounds = (
+            ("latency.median", self.latency.median, MAX_SECONDS),
+            ("price", self.price, MAX_PRICE),
+        )
+        for field, curve, high in bounds:
+            bad = [v for v in curve_points(curve) if not 0.0 <= v <= high]
             if bad:
-                raise ValueError(f"{field} must not be negative, got {bad}")
+                raise ValueError(f"{field} must be a number from 0 to {high:g}, got {bad}")
         return self
 
 
@@ -79,7 +87,13 @@ class Scenario(BaseModel):
     name: str = Field(min_length=1)
     description: str
     requests: int = Field(default=20_000, ge=10)
-    rate: float = Field(default=1.0, gt=0.0, description="requests per simulated second")
+    rate: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=MAX_RATE,
+        allow_inf_nan=False,
+        description="requests per simulated second",
+    )
     paths: list[PathSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -93,13 +107,21 @@ class Scenario(BaseModel):
         return self
 
     def with_options(self, *, requests: int | None = None, rate: float | None = None) -> Scenario:
-        """A copy with another length or rate."""
+        """A copy with another length or rate.
+
+        Raises:
+            ConfigError: the new length or rate is out of range.
+
+        Example:
+            >>> load_scenario("outage").with_options(rate=50.0).rate
+            50.0
+        """
         update: dict[str, Any] = {}
         if requests is not None:
             update["requests"] = requests
         if rate is not None:
             update["rate"] = rate
-        return Scenario.model_validate({**self.model_dump(), **update})
+        return _validated({**self.model_dump(), **update}, f"{self.name!r}")
 
 
 BUILTIN = (
@@ -138,14 +160,14 @@ def load_scenario(name_or_file: str | Path) -> Scenario:
         data = tomllib.loads(text) if kind == "toml" else _yaml(text, source)
     except (tomllib.TOMLDecodeError, ValueError) as exc:
         raise ConfigError(f"scenario {source} is not valid {kind.upper()}: {exc}") from exc
+    return _validated(data, source)
+
+
+def _validated(data: Any, source: str) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or '(top level)'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise ConfigError(f"scenario {source} is invalid: {problems}") from exc
+        raise ConfigError(f"scenario {source} is invalid: {problems(exc)}") from exc
 
 
 def _read(name_or_file: str | Path) -> tuple[str, str, str]:
@@ -162,6 +184,11 @@ def _read(name_or_file: str | Path) -> tuple[str, str, str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read scenario file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"scenario file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "save it as UTF-8"
+        ) from exc
     return text, str(path), "toml" if path.suffix == ".toml" else "yaml"
 
 

@@ -103,9 +103,11 @@ def _simulate(args: argparse.Namespace) -> int:
             print(f"{name:<20}{load_scenario(name).description}")
         return 0
     from simulations._experiment import run_experiment
+    from simulations._policies import check_policies
     from simulations._table import format_table
 
     scenario = load_scenario(args.scenario).with_options(requests=args.requests, rate=args.rate)
+    check_policies(args.policies)  # before the header: a typo fails at once
     runs = args.seeds * (len(set(args.policies) | {"oracle"}))
     print(
         f"{scenario.name}: {scenario.description}\n{scenario.requests:,} requests at "

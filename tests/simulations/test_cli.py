@@ -66,6 +66,15 @@ def test_bad_arguments_get_clear_errors(capsys: pytest.CaptureFixture[str]) -> N
     assert "unknown policies ['magic']" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["simulate", "outage", "--requests", "3"])
+    assert main(["simulate", "outage", "--rate", "0"]) == 2
+    assert "rate: Input should be greater than 0" in capsys.readouterr().err
+
+
+def test_a_bad_policy_setting_fails_before_any_replay(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "outage", "--policies", "router(foo=1)"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown setting(s) foo; router takes delta, idle_horizon" in err
+    assert "replays" not in err  # the run header was not printed
 
 
 def test_python_dash_m_simulations_is_the_cli() -> None:

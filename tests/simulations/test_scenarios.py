@@ -67,6 +67,27 @@ def test_a_scenario_file_in_toml_and_yaml(tmp_path: Path) -> None:
             "speed: Extra inputs are not permitted",
         ),
         ('name = "x"\n[[paths]\n', "not valid TOML"),
+        (
+            'name = "x"\ndescription = "d"\n[[paths]]\nname = "a"\nsuccess = "high"\n',
+            r"paths.0.success: a curve is a number, \{steps = .*; got 'high'",
+        ),
+        (
+            'name = "x"\ndescription = "d"\n[[paths]]\nname = "a"\nsuccess = { steps = [] }\n',
+            r"paths.0.success: steps: List should have at least 1 item.*\(a curve is",
+        ),
+        (
+            'name = "x"\ndescription = "d"\n[[paths]]\nname = "a"\nsuccess = 0.5\nprice = inf\n',
+            r"price must be a number from 0 to 1e\+06, got \[inf\]",
+        ),
+        (
+            'name = "x"\ndescription = "d"\n[[paths]]\nname = "a"\nsuccess = 0.5\n'
+            "latency = { median = 1e308 }\n",
+            "latency.median must be a number from 0 to 86400",
+        ),
+        (
+            'name = "x"\ndescription = "d"\nrate = nan\n[[paths]]\nname = "a"\nsuccess = 0.5\n',
+            "rate: Input should be a finite number",
+        ),
     ],
 )
 def test_invalid_scenarios_name_the_field_at_fault(tmp_path: Path, body: str, message: str) -> None:
@@ -87,6 +108,19 @@ def test_with_options_changes_length_and_rate() -> None:
     scenario = load_scenario("outage").with_options(requests=500, rate=50.0)
     assert (scenario.requests, scenario.rate) == (500, 50.0)
     assert isinstance(scenario, Scenario)
+
+
+@pytest.mark.parametrize("rate", [0.0, -1.0, float("nan"), float("inf")])
+def test_with_options_rejects_a_bad_rate_with_a_config_error(rate: float) -> None:
+    with pytest.raises(ConfigError, match="scenario 'outage' is invalid: rate: "):
+        load_scenario("outage").with_options(rate=rate)
+
+
+def test_a_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    target = tmp_path / "binary.toml"
+    target.write_bytes(b"\xff\xfe garbage")
+    with pytest.raises(ConfigError, match=r"is not UTF-8 text .*save it as UTF-8"):
+        load_scenario(target)
 
 
 def test_environment_knows_the_best_path_and_its_changes() -> None:
