@@ -109,7 +109,7 @@ def as_curve(value: Any) -> Any:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return Constant(value=float(value))
-    kinds = {"steps": Steps, "linear": Linear, "value": Constant}
+    kinds: dict[str, type[_Curve]] = {"steps": Steps, "linear": Linear, "value": Constant}
     if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in kinds:
         try:
             return kinds[next(iter(value))].model_validate(value)
