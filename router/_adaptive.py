@@ -18,6 +18,50 @@ if TYPE_CHECKING:
 AVAILABILITY_PRIOR = (1.0, 0.1)  # optimistic: a path is presumed to answer until it does not
 
 
+NO_EVIDENCE = (1.0, 1.0, 1.0, AVAILABILITY_PRIOR[1])  # a path the store has no row for
+# An error the next path rescues counts this share of that path's score: the failed call
+# cost time and money, so of two paths that serve alike, the one that answers goes first.
+RESCUE_SHARE = 0.9
+
+
+def _served_scores(
+    evidence: Sequence[tuple[float, float, float, float]],
+) -> tuple[list[float], list[float]]:
+    """Beta parameters of what trying each path first serves, from (quality alpha, beta,
+    availability alpha, beta) per path.
+
+    When a path answers, its output is final: it passes with the path's quality Q.
+    When it errors, the request falls back and the next path serves it: the best of
+    the others, by its own mean, stands for that rescue, counted at ``RESCUE_SHARE``
+    (R). The served score R + A (Q - R) is moment-matched to a Beta. With no other
+    path, R = 0: plain availability x quality.
+
+    Example:
+        >>> alpha, beta = _served_scores([(90, 10, 50, 50), (55, 45, 100, 0.1)])
+        >>> [round(a / (a + b), 3) for a, b in zip(alpha, beta)]  # 0.5*0.9 + 0.5*0.9*0.55
+        [0.697, 0.55]
+    """
+    means = [qa / (qa + qb) * aa / (aa + ab) for qa, qb, aa, ab in evidence]
+    best = max(range(len(means)), key=means.__getitem__, default=0)
+    runner_up = max((m for i, m in enumerate(means) if i != best), default=0.0)
+    alpha: list[float] = []
+    beta: list[float] = []
+    for index, (qa, qb, aa, ab) in enumerate(evidence):
+        rescue = RESCUE_SHARE * (runner_up if index == best else means[best])
+        nq, na = qa + qb, aa + ab
+        mq, ma = qa / nq, aa / na
+        quality_square = mq * mq + mq * (1.0 - mq) / (nq + 1.0)  # E[Q^2]
+        answer_square = ma * ma + ma * (1.0 - ma) / (na + 1.0)  # E[A^2]
+        gain = ma * (mq - rescue)  # E[A (Q - R)]
+        mean = rescue + gain
+        variance = answer_square * (quality_square - rescue * (2.0 * mq - rescue)) - gain * gain
+        concentration = mean * (1.0 - mean) / variance - 1.0 if variance > 1e-12 else 1e12
+        concentration = max(concentration, 1e-3)
+        alpha.append(mean * concentration)
+        beta.append((1.0 - mean) * concentration)
+    return alpha, beta
+
+
 class _Watch:
     """What this process has seen of one path: its quality stream and its availability."""
 
@@ -32,6 +76,7 @@ class _Watch:
             delta=policy.delta,
             probe_every=policy.probe_every,
             max_probe_every=policy.max_probe_every,
+            horizon=policy.availability_horizon,
         )
         self.n, self.successes, self.errors, self.resets = row.n, row.alpha, row.errors, row.resets
         self.last_tick = tick
@@ -53,13 +98,15 @@ class AdaptiveThompson:
       scored attempts of the task, then at doubling intervals up to
       ``max_probe_every``. The first probe that answers brings it straight back,
       with its quality record intact (errors never counted against its quality).
-    * **Idle forgetting.** The quality evidence of a path nobody has tried for ``idle``
-      scored attempts counts ``exp(-idle / idle_horizon)`` as much, its availability
-      evidence ``exp(-idle / availability_horizon)``: paths left behind are tried
-      again now and then (a path that merely errored, soon: retrying it costs at most
-      a fallback), and an improvement or a recovery is found.
+    * **Forgetting.** The quality evidence of a path nobody has tried for ``idle``
+      scored attempts counts ``exp(-idle / idle_horizon)`` as much; each answer or
+      error on a path's availability record counts ``exp(-age / availability_horizon)``
+      (a later answer does not undo that): paths left behind are tried again now and
+      then, and an improvement or a recovery is found.
 
-    A path's expected score is availability times quality; the first choice is drawn
+    A path's expected score is what trying it first serves: its quality when it
+    answers, and when it errors, what the best other path serves after the fallback
+    (at ``RESCUE_SHARE``: the failed call cost time and money). The first choice is drawn
     with each path's probability of having the highest (Thompson sampling by
     probability matching, :class:`ProbabilityMatching`), and the logged propensity
     is exactly that probability. Fallbacks follow in order of decreasing probability,
@@ -71,7 +118,8 @@ class AdaptiveThompson:
             resets, slower detection).
         idle_horizon: scored attempts after which an untried path's quality evidence
             counts 1/e.
-        availability_horizon: the same for its record of errors.
+        availability_horizon: scored attempts after which an answer or error on a
+            path's availability record counts 1/e.
         probe_every: scored attempts before a down path's first probe.
         max_probe_every: longest interval between probes of a down path.
 
@@ -137,15 +185,13 @@ class AdaptiveThompson:
         resets: list[Reset] = []
         offered: list[str] = []
         held: list[str] = []  # down, or on trial
-        alpha: list[float] = []
-        beta: list[float] = []
+        evidence: list[tuple[float, float, float, float]] = []
         watches, up = self._watches, State.UP  # locals: this loop runs on every request
         for name in candidates:
             row = posteriors.get(name)
             if row is None:
                 offered.append(name)
-                alpha.append(1.0)
-                beta.append(1.0)
+                evidence.append(NO_EVIDENCE)
                 continue
             watch = watches.get(name)
             if watch is None or watch.n != row.n or watch.resets != row.resets:
@@ -154,10 +200,9 @@ class AdaptiveThompson:
                 watch.last_tick = tick  # being down says nothing about its quality
                 held.append(name)
                 continue
-            a, b = self._expected_score(row, watch, tick)
             offered.append(name)
-            alpha.append(a)
-            beta.append(b)
+            evidence.append(self._evidence(row, watch, tick))
+        alpha, beta = _served_scores(evidence)
         due = [n for n in held if self._watches[n].availability.probe_due(tick)] if held else held
         if due or not offered:
             choice = self._probe(
@@ -182,28 +227,24 @@ class AdaptiveThompson:
             first_watch.availability.chosen(tick)
         return choice
 
-    def _expected_score(self, row: PathPosterior, watch: _Watch, tick: int) -> tuple[float, float]:
-        """Beta with the mean and variance of quality x availability, idle evidence faded."""
+    def _evidence(
+        self, row: PathPosterior, watch: _Watch, tick: int
+    ) -> tuple[float, float, float, float]:
+        """Beta parameters of the path's quality and availability, old evidence faded."""
         # row.recent_successes and row.quality_failures, inlined (the hot path of choose)
         successes = row.alpha - (row.base_alpha or 0.0)
         failures = row.beta - (row.base_beta or 0.0) - (row.errors - row.base_errors)
-        answered, failed = watch.availability.answered, watch.availability.failed
         idle = tick - watch.last_tick
         if idle > 0:
             weight = math.exp(-idle / self.idle_horizon)
-            fade = math.exp(-idle / self.availability_horizon)
             successes, failures = weight * successes, weight * failures
-            answered, failed = fade * answered, fade * failed
-        qa, qb = row.prior_alpha + successes, row.prior_beta + failures
-        aa, ab = AVAILABILITY_PRIOR[0] + answered, AVAILABILITY_PRIOR[1] + failed
-        mq, ma = qa / (qa + qb), aa / (aa + ab)
-        quality_square = mq * mq + mq * (1.0 - mq) / (qa + qb + 1.0)  # E[Q^2]
-        answer_square = ma * ma + ma * (1.0 - ma) / (aa + ab + 1.0)  # E[A^2]
-        mean = mq * ma
-        variance = quality_square * answer_square - mean * mean
-        concentration = mean * (1.0 - mean) / variance - 1.0 if variance > 1e-12 else 1e12
-        concentration = max(concentration, 1e-3)
-        return mean * concentration, (1.0 - mean) * concentration
+        answered, failed = watch.availability.faded(tick)
+        return (
+            row.prior_alpha + successes,
+            row.prior_beta + failures,
+            AVAILABILITY_PRIOR[0] + answered,
+            AVAILABILITY_PRIOR[1] + failed,
+        )
 
     def observe(self, path: str, score: float, tick: int, errored: bool = False) -> None:
         """Follow whether this router's calls to ``path`` answer (quality comes from the store)."""

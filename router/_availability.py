@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 
 from bandits import ChangeDetector
@@ -34,8 +35,11 @@ class Availability:
       it back down. When failures show in at most half the time answers take (a 503),
       the first answering probe brings the path straight back up.
 
-    A path back up keeps the answers it had before it went down and starts with no
-    errors: the outage is over. Straight back up, it stays *fragile* for a while: the
+    The record fades with age: an answer or error ``t`` ticks old counts
+    ``exp(-t / horizon)``, so an error rate that has passed stops weighing on a path
+    that is only tried now and then. A path back up keeps the answers it had before it
+    went down (faded by the time it was down) and starts with no errors: the outage
+    is over. Straight back up, it stays *fragile* for a while: the
     first error of a call planned since then sends it down again.
 
     Ticks are the task's count of scored attempts. Answers to calls planned before
@@ -55,6 +59,7 @@ class Availability:
         "error_lag",
         "failed",
         "fragile_until",
+        "horizon",
         "issued",
         "max_probe_every",
         "next_probe",
@@ -64,6 +69,7 @@ class Availability:
         "since",
         "state",
         "trial_answers",
+        "updated",
     )
 
     def __init__(
@@ -75,8 +81,11 @@ class Availability:
         delta: float = 0.005,
         probe_every: int = 8,
         max_probe_every: int = 32,
+        horizon: float = 1000.0,
     ) -> None:
         self.detector = ChangeDetector(delta=delta)
+        self.horizon = horizon
+        self.updated = tick  # the tick the record was last faded to
         self.state = State.UP
         self.since = tick
         self.answered, self.failed = float(answered), float(failed)
@@ -153,13 +162,32 @@ class Availability:
         # mixed with answers from calls in flight) do not count on.
         answers = self.trial_answers + 1  # the probe and the trial calls
         self.state, self.since = State.UP, now
-        self.answered, self.failed = self.saved[0] + answers, 0.0
+        self.answered, self.failed = self.saved[0], 0.0
+        self.answered = self.faded(now)[0] + answers  # faded since the path went down
+        self.updated = now
         self.probe_every = self.probe_base
         self.detector.restart(0)
         self.detector.add(answers, float(answers))
         self.trial_answers = 0
 
+    def faded(self, tick: int) -> tuple[float, float]:
+        """(answers, errors) of the record, each ``t`` ticks old counting ``exp(-t / horizon)``.
+
+        Example:
+            >>> path = Availability(answered=90, failed=10, tick=0, horizon=1000)
+            >>> [round(v, 1) for v in path.faded(1000)]
+            [33.1, 3.7]
+        """
+        age = tick - self.updated
+        if age <= 0:
+            return self.answered, self.failed
+        fade = math.exp(-age / self.horizon)
+        return fade * self.answered, fade * self.failed
+
     def _observe_up(self, answered: bool, tick: int) -> None:
+        if tick > self.updated:  # forgetting that a later answer does not undo
+            self.answered, self.failed = self.faded(tick)
+            self.updated = tick
         self.answered += answered
         self.failed += not answered
         changed = self.detector.add(1, float(answered))
