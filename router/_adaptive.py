@@ -42,12 +42,13 @@ def _served_scores(
         [0.697, 0.55]
     """
     means = [qa / (qa + qb) * aa / (aa + ab) for qa, qb, aa, ab in evidence]
-    best = max(range(len(means)), key=means.__getitem__, default=0)
-    runner_up = max((m for i, m in enumerate(means) if i != best), default=0.0)
+    top = max(means, default=0.0)
+    best = means.index(top) if means else 0
+    runner_up = max(means[:best] + means[best + 1 :], default=0.0)
     alpha: list[float] = []
     beta: list[float] = []
     for index, (qa, qb, aa, ab) in enumerate(evidence):
-        rescue = RESCUE_SHARE * (runner_up if index == best else means[best])
+        rescue = RESCUE_SHARE * (runner_up if index == best else top)
         nq, na = qa + qb, aa + ab
         mq, ma = qa / nq, aa / na
         quality_square = mq * mq + mq * (1.0 - mq) / (nq + 1.0)  # E[Q^2]
@@ -238,7 +239,13 @@ class AdaptiveThompson:
         if idle > 0:
             weight = math.exp(-idle / self.idle_horizon)
             successes, failures = weight * successes, weight * failures
-        answered, failed = watch.availability.faded(tick)
+        # watch.availability.faded(tick), inlined
+        availability = watch.availability
+        answered, failed = availability.answered, availability.failed
+        age = tick - availability.updated
+        if age > 0:
+            fade = math.exp(-age / availability.horizon)
+            answered, failed = fade * answered, fade * failed
         return (
             row.prior_alpha + successes,
             row.prior_beta + failures,
