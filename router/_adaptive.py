@@ -19,20 +19,21 @@ AVAILABILITY_PRIOR = (1.0, 0.1)  # optimistic: a path is presumed to answer unti
 
 
 NO_EVIDENCE = (1.0, 1.0, 1.0, AVAILABILITY_PRIOR[1])  # a path the store has no row for
-# An error the next path rescues counts this share of that path's score: the failed call
-# cost time and money, so of two paths that serve alike, the one that answers goes first.
+# By default an error the next path rescues counts this share of that path's score: the
+# failed call cost time and money, so of two paths that serve alike, the one that answers
+# goes first.
 RESCUE_SHARE = 0.9
 
 
 def _served_scores(
-    evidence: Sequence[tuple[float, float, float, float]],
+    evidence: Sequence[tuple[float, float, float, float]], rescue_share: float = RESCUE_SHARE
 ) -> tuple[list[float], list[float]]:
     """Beta parameters of what trying each path first serves, from (quality alpha, beta,
     availability alpha, beta) per path.
 
     When a path answers, its output is final: it passes with the path's quality Q.
     When it errors, the request falls back and the next path serves it: the best of
-    the others, by its own mean, stands for that rescue, counted at ``RESCUE_SHARE``
+    the others, by its own mean, stands for that rescue, counted at ``rescue_share``
     (R). The served score R + A (Q - R) is moment-matched to a Beta. With no other
     path, R = 0: plain availability x quality.
 
@@ -48,7 +49,7 @@ def _served_scores(
     alpha: list[float] = []
     beta: list[float] = []
     for index, (qa, qb, aa, ab) in enumerate(evidence):
-        rescue = RESCUE_SHARE * (runner_up if index == best else top)
+        rescue = rescue_share * (runner_up if index == best else top)
         nq, na = qa + qb, aa + ab
         mq, ma = qa / nq, aa / na
         quality_square = mq * mq + mq * (1.0 - mq) / (nq + 1.0)  # E[Q^2]
@@ -107,7 +108,7 @@ class AdaptiveThompson:
 
     A path's expected score is what trying it first serves: its quality when it
     answers, and when it errors, what the best other path serves after the fallback
-    (at ``RESCUE_SHARE``: the failed call cost time and money). The first choice is drawn
+    (at ``rescue_share``: the failed call cost time and money). The first choice is drawn
     with each path's probability of having the highest (Thompson sampling by
     probability matching, :class:`ProbabilityMatching`), and the logged propensity
     is exactly that probability. Fallbacks follow in order of decreasing probability,
@@ -123,6 +124,9 @@ class AdaptiveThompson:
             path's availability record counts 1/e.
         probe_every: scored attempts before a down path's first probe.
         max_probe_every: longest interval between probes of a down path.
+        rescue_share: how much an error the fallback rescues counts of what the next
+            path serves; 0 when the router does not fall back (``Router`` builds its
+            default policy so when ``fallback=False``).
 
     Example:
         >>> import numpy as np
@@ -141,7 +145,10 @@ class AdaptiveThompson:
         availability_horizon: float = 1000.0,
         probe_every: int = 8,
         max_probe_every: int = 32,
+        rescue_share: float = RESCUE_SHARE,
     ) -> None:
+        if not (isinstance(rescue_share, int | float) and 0.0 <= rescue_share <= 1.0):
+            raise ConfigError(f"rescue_share must be a number in [0, 1], got {rescue_share!r}")
         for name, value in (
             ("idle_horizon", idle_horizon),
             ("availability_horizon", availability_horizon),
@@ -159,6 +166,7 @@ class AdaptiveThompson:
         self.availability_horizon = availability_horizon
         self.probe_every = probe_every
         self.max_probe_every = max_probe_every
+        self.rescue_share = float(rescue_share)
         self._watches: dict[str, _Watch] = {}
         self._matching = ProbabilityMatching()
         self._now = 0  # the latest tick this policy has chosen at
@@ -167,7 +175,8 @@ class AdaptiveThompson:
         return (
             f"AdaptiveThompson(delta={self.delta!r}, idle_horizon={self.idle_horizon!r}, "
             f"availability_horizon={self.availability_horizon!r}, "
-            f"probe_every={self.probe_every!r}, max_probe_every={self.max_probe_every!r})"
+            f"probe_every={self.probe_every!r}, max_probe_every={self.max_probe_every!r}, "
+            f"rescue_share={self.rescue_share!r})"
         )
 
     def down_paths(self) -> list[str]:
@@ -203,7 +212,7 @@ class AdaptiveThompson:
                 continue
             offered.append(name)
             evidence.append(self._evidence(row, watch, tick))
-        alpha, beta = _served_scores(evidence)
+        alpha, beta = _served_scores(evidence, self.rescue_share)
         due = [n for n in held if self._watches[n].availability.probe_due(tick)] if held else held
         if due or not offered:
             choice = self._probe(

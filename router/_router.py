@@ -170,7 +170,9 @@ class Router:
             raise ConfigError(
                 f"policy must have choose() and observe() (see router.Policy), got {policy!r}"
             )
-        self.policy: Policy = policy if policy is not None else AdaptiveThompson()
+        if policy is None:  # errors are rescued only when the router falls back
+            policy = AdaptiveThompson() if fallback else AdaptiveThompson(rescue_share=0.0)
+        self.policy: Policy = policy
         self._rules = rules(fallback, deadline, fallback_below, escalation)
         self._deadline = deadline
         self._escalation = escalation

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 from typing import Any
 
-from router import AdaptiveThompson, Path, Router
+from router import AdaptiveThompson, AllPathsFailed, Path, Router
 from router._availability import Availability, State
 
 
@@ -199,3 +199,25 @@ def test_the_availability_record_fades_with_age_and_an_answer_does_not_undo_it()
     path.observe(True, planned=1000, now=1000)
     answered, failed = path.record()
     assert failed < 0.01 and 1.0 < answered < 1.01  # old errors stay forgotten
+
+
+def test_without_fallback_an_error_is_not_rescued() -> None:
+    # The same two paths as above, but the router does not fall back: an error is a
+    # failed request, so "strong" serves 0.5 x 0.95 = 0.475 and "weak" 0.55 goes first.
+    strong, weak = Flaky(0.95, 0.5, seed=1), Flaky(0.55, 0.0, seed=2)
+    router = Router(
+        [Path(weak, name="weak"), Path(strong, name="strong")],
+        success_fn=lambda ok: ok,
+        task="t",
+        store="memory://",
+        seed=3,
+        fallback=False,
+    )
+    assert isinstance(router.policy, AdaptiveThompson) and router.policy.rescue_share == 0.0
+    chosen = []
+    for i in range(600):
+        try:
+            chosen.append(router.route(i).attempts[0].path)
+        except AllPathsFailed as exc:
+            chosen.append(exc.attempts[0].path)
+    assert chosen[-200:].count("weak") >= 150

@@ -109,6 +109,8 @@ def test_round_robin_and_static_order_are_deterministic() -> None:
         (AdaptiveThompson, {"delta": 0.0}),
         (AdaptiveThompson, {"idle_horizon": -1}),
         (AdaptiveThompson, {"probe_every": 64, "max_probe_every": 8}),
+        (AdaptiveThompson, {"rescue_share": 1.5}),
+        (AdaptiveThompson, {"rescue_share": "all"}),
         (DiscountedThompson, {"gamma": 1.0}),
         (SlidingWindowThompson, {"window": 0}),
         (EpsilonGreedy, {"epsilon": 1.5}),
