@@ -57,6 +57,38 @@ def test_the_router_leaves_a_failing_path_and_returns_when_it_recovers() -> None
     assert sum(r["first"] == "gpt-4o" for r in after) / len(after) > 0.8
 
 
+TIMEOUT_STORM = """
+name = "timeout-storm"
+description = "the best path times out on 35% of its calls from 30% to 60% of the run"
+requests = 6000
+
+[[paths]]
+name = "slow-best"
+success = 0.98
+error_rate = { steps = [[0.0, 0.05], [0.3, 0.35], [0.6, 0.05]] }
+error_kind = "timeout"
+latency = { median = 3.0, sigma = 0.4 }
+timeout = 8.0
+
+[[paths]]
+name = "fast"
+success = 0.91
+latency = { median = 1.2, sigma = 0.35 }
+"""
+
+
+def test_a_path_wins_its_traffic_back_once_its_timeout_storm_has_passed(tmp_path: Path) -> None:
+    # A third of the storm's calls time out: not an outage, so the path never goes
+    # down, and after the storm it is tried only now and then. Its storm-era errors
+    # must fade even so (they once stayed, and the path never came back).
+    file = tmp_path / "timeout-storm.toml"
+    file.write_text(TIMEOUT_STORM)
+    for seed in (0, 1):
+        rows = list(replay(load_scenario(file), "router", seed=seed))
+        late = rows[-1000:]
+        assert sum(r["first"] == "slow-best" for r in late) / len(late) > 0.6
+
+
 @pytest.mark.parametrize("rate", [1.0, 50.0])
 def test_router_beats_stationary_thompson_through_an_outage(rate: float) -> None:
     scenario = load_scenario("outage").with_options(requests=4000, rate=rate)
