@@ -31,16 +31,17 @@ def _served_scores(
     """Beta parameters of what trying each path first serves, from (quality alpha, beta,
     availability alpha, beta) per path.
 
-    When a path answers, its output is final: it passes with the path's quality Q.
-    When it errors, the request falls back and the next path serves it: the best of
-    the others, by its own mean, stands for that rescue, counted at ``rescue_share``
-    (R). The served score R + A (Q - R) is moment-matched to a Beta. With no other
-    path, R = 0: plain availability x quality.
+    When a path answers, its output is final: it passes with the path's quality Q
+    (availability A). When it errors, the request falls back and the next path serves
+    it: the best of the others, by its own mean, stands for that rescue, counted at
+    ``rescue_share`` (R). A path's mean is E[A] E[Q] + R x its observed error share
+    (errors seen, not the prior's doubt, so a path that has never failed scores plain
+    availability x quality), with the spread of A x Q; moment-matched to a Beta.
 
     Example:
-        >>> alpha, beta = _served_scores([(90, 10, 50, 50), (55, 45, 100, 0.1)])
+        >>> alpha, beta = _served_scores([(90, 10, 50, 50.1), (55, 45, 100, 0.1)])
         >>> [round(a / (a + b), 3) for a, b in zip(alpha, beta)]  # 0.5*0.9 + 0.5*0.9*0.55
-        [0.697, 0.55]
+        [0.697, 0.549]
     """
     means = [qa / (qa + qb) * aa / (aa + ab) for qa, qb, aa, ab in evidence]
     top = max(means, default=0.0)
@@ -49,14 +50,15 @@ def _served_scores(
     alpha: list[float] = []
     beta: list[float] = []
     for index, (qa, qb, aa, ab) in enumerate(evidence):
-        rescue = rescue_share * (runner_up if index == best else top)
         nq, na = qa + qb, aa + ab
         mq, ma = qa / nq, aa / na
         quality_square = mq * mq + mq * (1.0 - mq) / (nq + 1.0)  # E[Q^2]
         answer_square = ma * ma + ma * (1.0 - ma) / (na + 1.0)  # E[A^2]
-        gain = ma * (mq - rescue)  # E[A (Q - R)]
-        mean = rescue + gain
-        variance = answer_square * (quality_square - rescue * (2.0 * mq - rescue)) - gain * gain
+        mean = mq * ma
+        variance = quality_square * answer_square - mean * mean
+        errors = ab - AVAILABILITY_PRIOR[1]
+        if errors > 0.0:
+            mean += rescue_share * (runner_up if index == best else top) * errors / na
         concentration = mean * (1.0 - mean) / variance - 1.0 if variance > 1e-12 else 1e12
         concentration = max(concentration, 1e-3)
         alpha.append(mean * concentration)
