@@ -134,3 +134,18 @@ def test_new_path_is_absent_until_it_starts() -> None:
     env = Environment(load_scenario("new-path").with_options(requests=1000), seed=0)
     assert env.best_path(399) != "gpt-5"
     assert env.best_path(400) == "gpt-5"
+
+
+EXTRA_SCENARIOS = sorted(
+    (Path(__file__).resolve().parents[2] / "benchmarks" / "scenarios").glob("*.toml")
+)
+
+
+@pytest.mark.parametrize("file", EXTRA_SCENARIOS, ids=lambda file: file.stem)
+def test_the_benchmark_scenario_files_load(file: Path) -> None:
+    scenario = load_scenario(file)
+    assert scenario.name == file.stem and scenario.description
+
+
+def test_there_are_benchmark_scenario_files() -> None:
+    assert len(EXTRA_SCENARIOS) >= 10
