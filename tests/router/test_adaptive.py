@@ -153,18 +153,22 @@ class Flaky:
         return bool(self._rng.random() < self.quality)
 
 
+def flaky_router(paths: dict[str, Flaky], seed: int, *, fallback: bool = True) -> Router:
+    return Router(
+        [Path(path, name=name) for name, path in paths.items()],
+        success_fn=lambda ok: ok,
+        task="t",
+        store="memory://",
+        seed=seed,
+        fallback=fallback,
+    )
+
+
 def test_a_strong_path_that_errors_often_still_goes_before_a_weak_one() -> None:
     # Half of "strong"'s calls raise, and the fallback catches them; "weak" never
     # raises, but nothing catches its wrong answers. Trying "strong" first serves
     # 0.5 x 0.95 + 0.5 x 0.55 = 0.75 against 0.55: it should go first.
-    strong, weak = Flaky(0.95, 0.5, seed=1), Flaky(0.55, 0.0, seed=2)
-    router = Router(
-        [Path(weak, name="weak"), Path(strong, name="strong")],
-        success_fn=lambda ok: ok,
-        task="t",
-        store="memory://",
-        seed=3,
-    )
+    router = flaky_router({"weak": Flaky(0.55, 0.0, seed=2), "strong": Flaky(0.95, 0.5, seed=1)}, 3)
     results = [router.route(i) for i in range(600)]
     assert [r.attempts[0].path for r in results[-200:]].count("strong") >= 170
     served = sum(r.score for r in results[-200:]) / 200
@@ -175,14 +179,8 @@ def test_an_error_storm_that_has_passed_stops_weighing_on_a_path() -> None:
     # Two thirds of "best"'s calls fail for a while: "backup" (0.85, no errors)
     # serves better meanwhile and takes the traffic. Once the storm is over, "best"
     # must win its traffic back although it is tried only now and then.
-    best, backup = Flaky(0.95, 0.0, seed=1), Flaky(0.85, 0.0, seed=2)
-    router = Router(
-        [Path(best, name="best"), Path(backup, name="backup")],
-        success_fn=lambda ok: ok,
-        task="t",
-        store="memory://",
-        seed=4,
-    )
+    best = Flaky(0.95, 0.0, seed=1)
+    router = flaky_router({"best": best, "backup": Flaky(0.85, 0.0, seed=2)}, 4)
     firsts(router, 300)
     best.error_share = 0.67
     storm = firsts(router, 1500)
@@ -204,15 +202,8 @@ def test_the_availability_record_fades_with_age_and_an_answer_does_not_undo_it()
 def test_without_fallback_an_error_is_not_rescued() -> None:
     # The same two paths as above, but the router does not fall back: an error is a
     # failed request, so "strong" serves 0.5 x 0.95 = 0.475 and "weak" 0.55 goes first.
-    strong, weak = Flaky(0.95, 0.5, seed=1), Flaky(0.55, 0.0, seed=2)
-    router = Router(
-        [Path(weak, name="weak"), Path(strong, name="strong")],
-        success_fn=lambda ok: ok,
-        task="t",
-        store="memory://",
-        seed=3,
-        fallback=False,
-    )
+    paths = {"weak": Flaky(0.55, 0.0, seed=2), "strong": Flaky(0.95, 0.5, seed=1)}
+    router = flaky_router(paths, 3, fallback=False)
     assert isinstance(router.policy, AdaptiveThompson) and router.policy.rescue_share == 0.0
     chosen = []
     for i in range(600):
