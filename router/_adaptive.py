@@ -111,8 +111,8 @@ class AdaptiveThompson:
     A path's expected score is what trying it first serves: its quality when it
     answers, and for the share of calls it has been seen to fail, what the best other
     path serves after the fallback (at ``rescue_share``: the failed call cost time and
-    money). The first choice is drawn
-    with each path's probability of having the highest (Thompson sampling by
+    money). The first choice is drawn with each path's probability of having the
+    highest (Thompson sampling by
     probability matching, :class:`ProbabilityMatching`), and the logged propensity
     is exactly that probability. Fallbacks follow in order of decreasing probability,
     down paths last. Time is the task's count of scored attempts, not seconds, so the
