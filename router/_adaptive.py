@@ -112,9 +112,8 @@ class AdaptiveThompson:
     answers, and for the share of calls it has been seen to fail, what the best other
     path serves after the fallback (at ``rescue_share``: the failed call cost time and
     money). The first choice is drawn with each path's probability of having the
-    highest (Thompson sampling by
-    probability matching, :class:`ProbabilityMatching`), and the logged propensity
-    is exactly that probability. Fallbacks follow in order of decreasing probability,
+    highest (Thompson sampling by probability matching, :class:`ProbabilityMatching`),
+    and the logged propensity is exactly that probability. Fallbacks follow in order of decreasing probability,
     down paths last. Time is the task's count of scored attempts, not seconds, so the
     policy behaves alike at 1 and at 5,000 requests per second.
 
