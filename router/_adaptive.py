@@ -113,9 +113,10 @@ class AdaptiveThompson:
     path serves after the fallback (at ``rescue_share``: the failed call cost time and
     money). The first choice is drawn with each path's probability of having the
     highest (Thompson sampling by probability matching, :class:`ProbabilityMatching`),
-    and the logged propensity is exactly that probability. Fallbacks follow in order of decreasing probability,
-    down paths last. Time is the task's count of scored attempts, not seconds, so the
-    policy behaves alike at 1 and at 5,000 requests per second.
+    and the logged propensity is exactly that probability. Fallbacks follow in order of
+    decreasing probability, down paths last. Time is the task's count of scored
+    attempts, not seconds, so the policy behaves alike at 1 and at 5,000 requests per
+    second.
 
     Args:
         delta: false-alarm level of the change detectors (smaller: fewer false
