@@ -162,9 +162,9 @@ class Availability:
         # mixed with answers from calls in flight) do not count on.
         answers = self.trial_answers + 1  # the probe and the trial calls
         self.state, self.since = State.UP, now
-        self.answered, self.failed = self.saved[0], 0.0
-        self.answered = self.faded(now)[0] + answers  # faded since the path went down
-        self.updated = now
+        away = now - self.updated  # the record was last faded when the path went down
+        kept = self.saved[0] * math.exp(-away / self.horizon) if away > 0 else self.saved[0]
+        self.answered, self.failed, self.updated = kept + answers, 0.0, now
         self.probe_every = self.probe_base
         self.detector.restart(0)
         self.detector.add(answers, float(answers))
