@@ -26,8 +26,10 @@ RESCUE_SHARE = 0.9
 
 
 def _served_scores(
-    evidence: Sequence[tuple[float, float, float, float]], rescue_share: float = RESCUE_SHARE
-) -> tuple[list[float], list[float]]:
+    evidence: Sequence[tuple[float, float, float, float]],
+    rescue_share: float = RESCUE_SHARE,
+    held: Sequence[tuple[float, float, float, float]] = (),
+) -> tuple[list[float], list[float], list[float]]:
     """Beta parameters of what trying each path first serves, from (quality alpha, beta,
     availability alpha, beta) per path.
 
@@ -38,17 +40,27 @@ def _served_scores(
     (errors seen, not the prior's doubt, so a path that has never failed scores plain
     availability x quality), with the spread of A x Q; moment-matched to a Beta.
 
+    The third list ranks the paths, then the ``held`` ones (down: not drawn first), as
+    fallbacks: E[Q] - c / E[A], c = (1 - R) x the best mean, the price of a failed call.
+    Trying paths until one answers serves the most, less c per failed call, in
+    decreasing order of that index (swap two neighbours: i goes first iff
+    a_i a_j (q_i - q_j) > c (a_j - a_i)); with c = 0, simply by quality.
+
     Example:
-        >>> alpha, beta = _served_scores([(90, 10, 50, 50.1), (55, 45, 100, 0.1)])
+        >>> alpha, beta, rank = _served_scores([(90, 10, 50, 50.1), (55, 45, 100, 0.1)])
         >>> [round(a / (a + b), 3) for a, b in zip(alpha, beta)]  # 0.5*0.9 + 0.5*0.9*0.55
         [0.697, 0.549]
+        >>> [round(r, 3) for r in rank]  # 0.9 - 0.045 / 0.5, 0.55 - 0.045 / 1.0
+        [0.81, 0.504]
     """
     means = [qa / (qa + qb) * aa / (aa + ab) for qa, qb, aa, ab in evidence]
     top = max(means, default=0.0)
     best = means.index(top) if means else 0
     runner_up = max(means[:best] + means[best + 1 :], default=0.0)
+    penalty = (1.0 - rescue_share) * top  # what a failed call costs, in score
     alpha: list[float] = []
     beta: list[float] = []
+    rank: list[float] = []
     for index, (qa, qb, aa, ab) in enumerate(evidence):
         nq, na = qa + qb, aa + ab
         mq, ma = qa / nq, aa / na
@@ -63,7 +75,10 @@ def _served_scores(
         concentration = max(concentration, 1e-3)
         alpha.append(mean * concentration)
         beta.append((1.0 - mean) * concentration)
-    return alpha, beta
+        rank.append(mq - penalty / ma)
+    for qa, qb, aa, ab in held:
+        rank.append(qa / (qa + qb) - penalty * (aa + ab) / aa)
+    return alpha, beta, rank
 
 
 class _Watch:
@@ -113,8 +128,11 @@ class AdaptiveThompson:
     path serves after the fallback (at ``rescue_share``: the failed call cost time and
     money). The first choice is drawn with each path's probability of having the
     highest (Thompson sampling by probability matching, :class:`ProbabilityMatching`),
-    and the logged propensity is exactly that probability. Fallbacks follow in order of
-    decreasing probability, down paths last. Time is the task's count of scored
+    and the logged propensity is exactly that probability. Fallbacks follow in the
+    order that serves the most, less the price of each failed call: by E[Q] - c / E[A]
+    (see :func:`_served_scores`), a down path by what its calls have answered since it
+    went down, so a path failing 60% of calls still rescues before a weak one that
+    always answers, and one failing 99% never does. Time is the task's count of scored
     attempts, not seconds, so the policy behaves alike at 1 and at 5,000 requests per
     second.
 
@@ -199,6 +217,7 @@ class AdaptiveThompson:
         offered: list[str] = []
         held: list[str] = []  # down, or on trial
         evidence: list[tuple[float, float, float, float]] = []
+        held_evidence: list[tuple[float, float, float, float]] = []
         watches, up = self._watches, State.UP  # locals: this loop runs on every request
         for name in candidates:
             row = posteriors.get(name)
@@ -212,10 +231,11 @@ class AdaptiveThompson:
             if watch.availability.state is not up:
                 watch.last_tick = tick  # being down says nothing about its quality
                 held.append(name)
+                held_evidence.append(self._outage_evidence(row, watch))
                 continue
             offered.append(name)
             evidence.append(self._evidence(row, watch, tick))
-        alpha, beta = _served_scores(evidence, self.rescue_share)
+        alpha, beta, rank = _served_scores(evidence, self.rescue_share, held_evidence)
         due = [n for n in held if self._watches[n].availability.probe_due(tick)] if held else held
         if due or not offered:
             choice = self._probe(
@@ -230,7 +250,9 @@ class AdaptiveThompson:
         else:
             matched = self._matching.lookup(tuple(offered), alpha, beta, tick)
             first = self._matching.pick(matched.probabilities, rng)
-            order = [*matched.orders[first], *held]
+            names = [*offered, *held] if held else offered
+            rest = sorted(range(len(names)), key=rank.__getitem__, reverse=True)
+            order = [offered[first], *(names[i] for i in rest if i != first)]
             propensities = matched.as_dict
             if held:
                 propensities = {**propensities, **dict.fromkeys(held, 0.0)}
@@ -263,6 +285,17 @@ class AdaptiveThompson:
             row.prior_beta + failures,
             AVAILABILITY_PRIOR[0] + answered,
             AVAILABILITY_PRIOR[1] + failed,
+        )
+
+    @staticmethod
+    def _outage_evidence(row: PathPosterior, watch: _Watch) -> tuple[float, float, float, float]:
+        """A down path's quality, and its availability since the change that sent it down."""
+        answers, errors = watch.availability.outage
+        return (
+            row.prior_alpha + row.alpha - (row.base_alpha or 0.0),
+            row.prior_beta + row.beta - (row.base_beta or 0.0) - (row.errors - row.base_errors),
+            AVAILABILITY_PRIOR[0] + answers,
+            AVAILABILITY_PRIOR[1] + errors,
         )
 
     def observe(self, path: str, score: float, tick: int, errored: bool = False) -> None:

@@ -42,6 +42,10 @@ class Availability:
     is over. Straight back up, it stays *fragile* for a while: the
     first error of a call planned since then sends it down again.
 
+    ``outage`` counts (answers, errors) from the change point that sent the path down
+    through its probes, fallback calls and fragile spells: how much of a down path's
+    traffic answers, for ranking it as a fallback.
+
     Ticks are the task's count of scored attempts. Answers to calls planned before
     the current state began are stale (they were in flight) and ignored.
 
@@ -63,6 +67,7 @@ class Availability:
         "issued",
         "max_probe_every",
         "next_probe",
+        "outage",
         "probe_base",
         "probe_every",
         "saved",
@@ -90,6 +95,7 @@ class Availability:
         self.since = tick
         self.answered, self.failed = float(answered), float(failed)
         self.saved = (0.0, 0.0)  # the record before the path went down
+        self.outage = (0.0, 0.0)  # (answers, errors) that sent it down, and errors since
         self.probe_base = self.probe_every = probe_every
         self.max_probe_every = max_probe_every
         self.next_probe = tick
@@ -135,13 +141,17 @@ class Availability:
         if not answered:
             self.error_lag = now - planned
         if self.state is State.UP:
-            if not answered and planned >= self.since and now < self.fragile_until:
-                self._down(now, doubled=True)  # a false dawn: back down at the first error
-            else:
-                self._observe_up(answered, now)
-        elif planned < self.since:
+            if planned >= self.since and now < self.fragile_until:  # straight back up
+                self._count_outage(answered)
+                if not answered:
+                    self._down(now, doubled=True)  # a false dawn: back down at the first error
+                    return
+            self._observe_up(answered, now)
+            return
+        if planned < self.since:
             return  # in flight before the path went down (or on trial): stale
-        elif not answered:
+        self._count_outage(answered)
+        if not answered:
             self._down(now, doubled=True)
         elif self.state is State.DOWN:
             if 2 * self.error_lag <= now - planned:
@@ -156,6 +166,10 @@ class Availability:
             self.trial_answers += 1
             if self.trial_answers >= TRIAL_CALLS:
                 self._up(now)
+
+    def _count_outage(self, answered: bool) -> None:
+        answers, errors = self.outage
+        self.outage = (answers + 1.0, errors) if answered else (answers, errors + 1.0)
 
     def _up(self, now: int) -> None:
         # The outage is over: its errors (including those of its onset, which landed
@@ -199,6 +213,7 @@ class Availability:
         self.answered, self.failed = kept_answered, kept - kept_answered
         if kept_answered <= DOWN_SHARE * kept:
             self.saved = before
+            self.outage = (kept_answered, kept - kept_answered)
             self._down(tick, doubled=False)
 
     def _down(self, tick: int, *, doubled: bool) -> None:

@@ -71,10 +71,8 @@ class Matched:
 
     names: tuple[str, ...]
     probabilities: tuple[float, ...]
-    by_rank: tuple[int, ...]  # indices, most likely best first (ties: higher mean first)
     as_dict: Mapping[str, float]
     bounds: tuple[tuple[float, float, float, float], ...]  # per path: n_low, n_high, mean, slack
-    orders: tuple[tuple[str, ...], ...]  # per first choice: it, then the rest by rank
 
     def near(self, alpha: Sequence[float], beta: Sequence[float]) -> bool:
         """Are these posteriors close enough to the ones the probabilities were computed for?"""
@@ -155,21 +153,14 @@ class ProbabilityMatching:
         else:
             values = tuple(float(v) for v in first_place_probabilities(alpha, beta))
         means = [a / (a + b) for a, b in zip(alpha, beta, strict=True)]
-        by_rank = tuple(sorted(range(len(names)), key=lambda i: (-values[i], -means[i])))
         bounds = []
         for a, b, mean in zip(alpha, beta, means, strict=True):
             n = a + b
             sd = math.sqrt(a * b / (n * n * (n + 1.0)))
             bounds.append((0.75 * n, 1.25 * n, mean, self.sd_tolerance * sd))
-        orders = tuple(
-            (names[first], *(names[i] for i in by_rank if i != first))
-            for first in range(len(names))
-        )
         return Matched(
             names,
             values,
-            by_rank,
             dict(zip(names, values, strict=True)),
             tuple(bounds),
-            orders,
         )

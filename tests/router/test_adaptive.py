@@ -212,3 +212,33 @@ def test_without_fallback_an_error_is_not_rescued() -> None:
         except AllPathsFailed as exc:
             chosen.append(exc.attempts[0].path)
     assert chosen[-200:].count("weak") >= 150
+
+
+def test_a_down_path_that_still_answers_often_rescues_before_a_weak_one() -> None:
+    # "strong" degrades to failing 60% of its calls (down); "mid" has always failed
+    # half of them; "weak" always answers, but only 55% of its answers pass. After an
+    # error on "mid", trying "strong" serves 0.4 x 0.92 + 0.6 x 0.55 = 0.70 against
+    # 0.55 for "weak", so "strong" must come next although it is down.
+    strong = Flaky(0.92, 0.0, seed=1)
+    paths = {"strong": strong, "mid": Flaky(0.85, 0.5, seed=2), "weak": Flaky(0.55, 0.0, seed=3)}
+    router = flaky_router(paths, 5)
+    firsts(router, 500)
+    strong.error_share = 0.6
+    results = [router.route(i) for i in range(1500)][-800:]
+    after_mid = [
+        r.attempts[1].path for r in results if len(r.attempts) > 1 and r.attempts[0].path == "mid"
+    ]
+    assert len(after_mid) >= 100
+    assert after_mid.count("strong") >= 0.9 * len(after_mid)
+    assert sum(r.score for r in results) / len(results) > 0.74  # "mid", then "weak": 0.70
+
+
+def test_a_path_that_almost_never_answers_is_not_a_fallback_before_one_that_does() -> None:
+    strong = Flaky(0.95, 0.0, seed=1)
+    router = flaky_router({"strong": strong, "mid": Flaky(0.85, 0.0, seed=2)}, 6)
+    firsts(router, 500)
+    strong.error_share = 0.99
+    results = [router.route(i) for i in range(1500)]
+    tried_after_strong = [r.attempts[1].path for r in results[-800:] if len(r.attempts) > 1]
+    assert [r.path for r in results[-800:]].count("mid") >= 760
+    assert tried_after_strong.count("strong") == 0
