@@ -50,8 +50,8 @@ def _served_scores(
         >>> alpha, beta, rank = _served_scores([(90, 10, 50, 50.1), (55, 45, 100, 0.1)])
         >>> [round(a / (a + b), 3) for a, b in zip(alpha, beta)]  # 0.5*0.9 + 0.5*0.9*0.55
         [0.697, 0.549]
-        >>> [round(r, 3) for r in rank]  # 0.9 - 0.045 / 0.5, 0.55 - 0.045 / 1.0
-        [0.81, 0.504]
+        >>> [round(r, 3) for r in rank]  # c = 0.1 x 0.55: 0.9 - c / 0.5, 0.55 - c / 1.0
+        [0.79, 0.495]
     """
     means = [qa / (qa + qb) * aa / (aa + ab) for qa, qb, aa, ab in evidence]
     top = max(means, default=0.0)
