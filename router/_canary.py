@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -25,8 +26,10 @@ class Canary:
     those; the rest never see it). After ``min_scores`` scored attempts at a stage it
     is promoted to the next stage if its posterior is not credibly worse than the best
     incumbent's, and rolled back (taken out of routing) as soon as it is:
-    credibly worse means ``P(new < best - margin) >= confidence``. Past the last stage
-    it is an ordinary path, left to the policy.
+    credibly worse means ``P(new < best - margin) >= confidence``. The default margin,
+    one point of success rate, keeps a canary as good as a near-perfect incumbent from
+    being rolled back only because 30 scores cannot prove it is 99.99% good. Past the
+    last stage it is an ordinary path, left to the policy.
 
     Example:
         >>> Canary().stages
@@ -36,7 +39,7 @@ class Canary:
     stages: tuple[float, ...] = (0.01, 0.05, 0.25, 1.0)
     min_scores: int = 30
     confidence: float = 0.95
-    margin: float = 0.0
+    margin: float = 0.01
     draws: int = 4000
 
     def __post_init__(self) -> None:
@@ -86,11 +89,13 @@ class Rollouts:
     def __init__(self) -> None:
         self._active: dict[str, Rollout] = {}
         self._done: dict[str, Rollout] = {}
+        self._lock = threading.Lock()  # requests on several threads review and pick at once
 
     def start(self, path: str, canary: Canary) -> None:
         """Begin rolling ``path`` out at its first stage."""
-        self._done.pop(path, None)
-        self._active[path] = Rollout(path, canary)
+        with self._lock:
+            self._done.pop(path, None)
+            self._active[path] = Rollout(path, canary)
 
     def __contains__(self, path: str) -> bool:
         return path in self._active
@@ -104,8 +109,9 @@ class Rollouts:
 
     def states(self) -> dict[str, str]:
         """Each canary's state, for ``Router.rollouts()``."""
-        found = {name: f"canary at {r.cap:.0%}" for name, r in self._active.items()}
-        found.update({name: r.state.replace("_", " ") for name, r in self._done.items()})
+        with self._lock:
+            found = {name: f"canary at {r.cap:.0%}" for name, r in self._active.items()}
+            found.update({name: r.state.replace("_", " ") for name, r in self._done.items()})
         return found
 
     def active(self) -> bool:
@@ -123,10 +129,11 @@ class Rollouts:
     ) -> tuple[str | None, dict[str, float]]:
         """The canary that goes first on this request (if any), and each canary's cap
         (its propensity: the probability of going first)."""
-        active = [self._active[n] for n in candidates if n in self._active]
         caps: dict[str, float] = {}
-        for rollout in active:  # several canaries at once share what is left
-            caps[rollout.path] = min(rollout.cap, 1.0 - sum(caps.values()))
+        with self._lock:
+            active = [r for r in map(self._active.get, candidates) if r is not None]
+            for rollout in active:  # several canaries at once share what is left
+                caps[rollout.path] = min(rollout.cap, 1.0 - sum(caps.values()))
         draw = rng.random()
         for name, cap in caps.items():
             if draw < cap:
@@ -141,6 +148,18 @@ class Rollouts:
         rng: np.random.Generator,
     ) -> list[str]:
         """Promote or roll back canaries with enough new scores; returns what changed."""
+        with self._lock:
+            changes = self._review(posteriors, incumbents, rng)
+        for change in changes:
+            logger.info("canary %s", change)
+        return changes
+
+    def _review(
+        self,
+        posteriors: Mapping[str, PathPosterior],
+        incumbents: Sequence[str],
+        rng: np.random.Generator,
+    ) -> list[str]:
         changes: list[str] = []
         for name, rollout in list(self._active.items()):
             row = posteriors.get(name)
@@ -165,8 +184,6 @@ class Rollouts:
                 self._done[name] = self._active.pop(name)
             else:
                 changes.append(f"{name}: promoted to {rollout.cap:.0%} (P(worse)={worse:.2f})")
-        for change in changes:
-            logger.info("canary %s", change)
         return changes
 
 

@@ -57,6 +57,40 @@ def test_a_bad_canary_is_rolled_back_after_little_traffic() -> None:
     assert alerts == ["canary"]
 
 
+def test_a_canary_as_good_as_a_near_perfect_incumbent_is_promoted() -> None:
+    # 30 perfect scores cannot prove a path is 99.99% good; with no margin the canary
+    # would be "credibly worse" than an incumbent with 5,000 perfect scores and rolled back.
+    router = Router([Path(lambda x: x, name="old")], lambda out: True, store=MemoryStore())
+    for i in range(5000):
+        router.route(i)
+    router.add_path(Path(lambda x: x, name="new"), canary=True)
+    for i in range(20_000):
+        router.route(i)
+    assert router.rollouts() == {"new": "promoted"}
+
+
+def test_canaries_reviewed_from_many_threads_at_once_move_one_stage_at_a_time() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    failures: list[BaseException] = []
+    for seed in range(12):
+        router = Router([Path(lambda x: x, name="old")], lambda out: True, seed=seed)
+        router.add_path(
+            Path(lambda x: x, name="new"), canary=Canary(min_scores=1, stages=(0.3, 0.6, 1.0))
+        )
+
+        def serve(i: int, router: Router = router) -> None:
+            try:
+                router.route(i)
+            except Exception as exc:  # collected: the assertion below names them
+                failures.append(exc)
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(serve, range(300)))
+        assert router.rollouts() == {"new": "promoted"}
+    assert failures == []
+
+
 def test_propensities_include_the_canarys_cap() -> None:
     store = MemoryStore()
     router = Router([coin("old", 0.9, 1), coin("other", 0.9, 4)], lambda out: out, store=store)
