@@ -6,7 +6,7 @@ import concurrent.futures
 import contextvars
 import threading
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -103,7 +103,7 @@ class PathCaller:
         if path.is_async:
             awaitable = path.fn(*args, **kwargs)
         else:
-            awaitable = asyncio.to_thread(path.fn, *args, **kwargs)
+            awaitable = asyncio.to_thread(_carried, path.fn, *args, **kwargs)
         if timeout is None:
             return await awaitable
         try:
@@ -187,6 +187,18 @@ async def awaited(awaitable: Awaitable[Any]) -> Any:
 
 
 _Arguments = tuple[tuple[Any, ...], dict[str, Any]]
+
+
+def _carried(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a sync path for an async caller: a ``StopIteration`` it raises (``next()`` on
+    an empty iterator) becomes a ``RuntimeError``, which a future can carry; asyncio
+    cannot set ``StopIteration`` on a future, and the caller would wait for ever."""
+    try:
+        return fn(*args, **kwargs)
+    except StopIteration as exc:
+        raise RuntimeError(
+            f"the path raised StopIteration{f': {exc}' if str(exc) else ''}"
+        ) from exc
 
 
 def _arguments(request_input: Any, feedback: BaseException | None) -> _Arguments:

@@ -38,6 +38,25 @@ def test_arun_runs_sync_paths_in_a_worker_thread(task: str) -> None:
     assert seen and seen[0] != threading.main_thread().name
 
 
+def test_a_sync_path_raising_stop_iteration_falls_back_under_arun(task: str) -> None:
+    # next() on an empty iterator: asyncio cannot put StopIteration on a future, so a
+    # bare asyncio.to_thread call would never finish.
+    def first_match(x: int) -> int:
+        return next(v for v in () if v)
+
+    router = Router(
+        [first_match, sync_triple], lambda out: True, task=task, store="memory://", seed=1
+    )
+
+    async def bounded() -> list[Any]:
+        return [await asyncio.wait_for(router.aroute(2), timeout=5.0) for _ in range(10)]
+
+    results = asyncio.run(bounded())
+    assert [r.output for r in results] == [6] * 10
+    tried = [a for r in results for a in r.attempts if a.path == "first_match"]
+    assert tried and {a.error_class for a in tried} == {"error"}
+
+
 def test_run_calls_async_paths_from_sync_code(task: str) -> None:
     router = Router([async_double], lambda out: True, task=task, store="memory://")
     assert router.run(5) == 10
