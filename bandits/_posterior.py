@@ -26,7 +26,10 @@ def check_score(score: object) -> float:
     if isinstance(score, bool) or _is_numpy_bool(score):
         return 1.0 if score else 0.0
     if isinstance(score, numbers.Real):
-        value = float(score)
+        try:
+            value = float(score)
+        except (OverflowError, ValueError):  # an int too large for a float, say
+            value = math.nan
         if 0.0 <= value <= 1.0:  # False for NaN and infinities
             return value
     raise InvalidScoreError(

@@ -21,18 +21,32 @@ class LoopDetected(RouterError):
 
 
 def input_size(value: Any) -> int:
-    """Characters of a string, bytes of bytes, else characters of its JSON form.
+    """Characters of a string, bytes of bytes, else characters of its JSON form; a
+    buffer inside it (a numpy array, a memoryview) counts its bytes, not its summary.
+
+    Raises whatever measuring raised (``RecursionError`` for a structure nested too
+    deeply, an error from an object's ``repr``): the caller refuses such an input.
 
     Example:
-        >>> input_size("hello"), input_size({"q": "hi"})
-        (5, 11)
+        >>> input_size("hello"), input_size({"q": "hi"}), input_size(memoryview(bytes(64)))
+        (5, 11, 66)
+        >>> # the memoryview: its 64 bytes, and the quotes of the "" standing for it
     """
     if isinstance(value, str | bytes | bytearray):
         return len(value)
     import json  # here, not at top: cold start of `import router`
 
+    buffers: list[int] = []
+
+    def summary(item: Any) -> str:
+        nbytes = getattr(item, "nbytes", None)
+        if isinstance(nbytes, int):  # str() of a large array is a short summary
+            buffers.append(nbytes)
+            return ""
+        return str(item)
+
     try:
-        return len(json.dumps(value, default=str))
+        return len(json.dumps(value, default=summary)) + sum(buffers)
     except (TypeError, ValueError):
         return len(repr(value))
 

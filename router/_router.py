@@ -630,7 +630,14 @@ class Router:
         return order, scaled
 
     def _check_input(self, request_input: Any, limit: int) -> None:
-        size = input_size(request_input)
+        try:
+            size = input_size(request_input)
+        except Exception as exc:  # nested too deeply, or a repr() that raises
+            raise InputTooLarge(
+                f"the size of an input of task {self.task!r} cannot be measured against "
+                f"max_input_size={limit} ({type(exc).__name__}: {exc}); pass a string, bytes "
+                "or a JSON-serialisable value"
+            ) from exc
         if size > limit:
             raise InputTooLarge(
                 f"the input of task {self.task!r} has {size} characters, over "

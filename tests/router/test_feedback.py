@@ -58,7 +58,7 @@ def test_report_applies_to_the_attempt_that_served(store: Store, task: str) -> N
     assert (report.path, report.attempt) == ("answer", 2)
 
 
-@pytest.mark.parametrize("bad", [2, float("nan"), None, "yes", -1])
+@pytest.mark.parametrize("bad", [2, float("nan"), None, "yes", -1, 10**400])
 def test_invalid_report_is_refused_and_changes_nothing(
     store: Store, task: str, bad: object
 ) -> None:
@@ -77,3 +77,4 @@ def test_report_of_an_unknown_request_is_refused(store: Store, task: str) -> Non
     with pytest.raises(UnknownRequestError, match="no outcome"):
         router.report("0" * 32, 1.0)
     assert router.stats().equals(before)
+

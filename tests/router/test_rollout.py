@@ -164,6 +164,28 @@ def test_an_oversized_input_is_refused_before_any_call() -> None:
     assert calls == ["short"]
 
 
+def test_inputs_that_hide_or_defy_their_size_are_refused_before_any_call() -> None:
+    class Unprintable:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    nested: list[Any] = []
+    for _ in range(5000):
+        nested = [nested]
+    calls: list[Any] = []
+    router = Router([calls.append], lambda out: True, store="memory://", max_input_size=1000)
+    with pytest.raises(InputTooLarge, match="max_input_size=1000"):
+        router.run(np.zeros(1_000_000))  # str() of it is a short summary
+    with pytest.raises(InputTooLarge, match="max_input_size=1000"):
+        router.run({"pixels": memoryview(bytes(10_000))})
+    with pytest.raises(InputTooLarge, match="cannot be measured"):
+        router.run(nested)
+    with pytest.raises(InputTooLarge, match="cannot be measured"):
+        router.run(Unprintable())
+    router.run(np.zeros(10))
+    assert len(calls) == 1
+
+
 def test_a_looping_agent_is_stopped(clock: FakeClock) -> None:
     def agent(question: str) -> str:
         for _ in range(100):
