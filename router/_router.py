@@ -405,7 +405,8 @@ class Router:
 
         Raises:
             InvalidScoreError: ``score`` is not a bool or a number in [0, 1].
-            UnknownRequestError: the store holds no such request for this task.
+            UnknownRequestError: the store holds no such request for this task, or no
+                path served it (every attempt failed, or it was escalated).
 
         Example:
             >>> def echo(x): return x

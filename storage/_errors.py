@@ -4,7 +4,8 @@ StoreError                        the store could not do what was asked
 ├── StoreUnavailableError         cannot reach or open the store
 ├── CorruptStoreError             the file or database is not a usable store
 ├── SchemaTooNewError             a newer outcome-router migrated the store
-└── UnknownRequestError (KeyError) report() for an id the store does not hold
+└── UnknownRequestError (KeyError) report() for an id the store does not hold,
+                                  or for a request no path served
 """
 
 from __future__ import annotations
@@ -29,7 +30,32 @@ class SchemaTooNewError(StoreError):
 
 
 class UnknownRequestError(StoreError, KeyError):
-    """A report names a request id that the store holds no outcome for."""
+    """A report names a request id that the store holds no outcome for, or one that no
+    path served (its last attempt raised, timed out or was escalated)."""
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+# A last attempt with one of these (or no) error class returned the output the caller
+# got (the score alone failed): a report may score it. Other classes mean the call
+# failed, or the request was escalated: no path's output was served to score.
+SCORABLE_ERROR_CLASSES = frozenset({"invalid_score", "scoring_error"})
+
+
+def check_served(task: str, request_id: str, path: str, error_class: str | None) -> None:
+    """Raise UnknownRequestError unless the request's last attempt served an output.
+
+    Example:
+        >>> check_served("t", "r1", "a", None)  # answered: may be scored
+        >>> check_served("t", "r1", "a", "timeout")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        storage._errors.UnknownRequestError: request 'r1' of task 't' was not served ...
+    """
+    if error_class is None or error_class in SCORABLE_ERROR_CLASSES:
+        return
+    raise UnknownRequestError(
+        f"request {request_id!r} of task {task!r} was not served by a path: its last "
+        f"attempt (path {path!r}) ended with {error_class!r}, so there is no output to "
+        "score; report only requests that a path answered"
+    )

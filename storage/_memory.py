@@ -10,7 +10,7 @@ from dataclasses import replace
 from bandits import ConfigError
 from storage._controls import MemoryControls
 from storage._daily import DailyTotals, day_of, fold
-from storage._errors import UnknownRequestError
+from storage._errors import UnknownRequestError, check_served
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report
 
 
@@ -162,6 +162,7 @@ class MemoryStore(MemoryControls):
                     f"no outcome of task {task!r} has request id {request_id!r}; report ids "
                     "returned by Router.route() (RunResult.request_id) on the same store"
                 )
+            check_served(task, request_id, stored.path, stored.error_class)
             previous = stored.score
             if previous != score:
                 row = self._row(task, stored.path)

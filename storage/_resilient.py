@@ -13,7 +13,12 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from bandits import ConfigError
-from storage._errors import StoreError, StoreUnavailableError, UnknownRequestError
+from storage._errors import (
+    StoreError,
+    StoreUnavailableError,
+    UnknownRequestError,
+    check_served,
+)
 from storage._pending import with_outcomes, with_paths
 from storage._protocol import Store
 from storage._records import Outcome, PathPosterior, Report
@@ -189,7 +194,7 @@ class ResilientStore:
         """Report to the store, or to the queued outcome while the store is down.
 
         Raises:
-            UnknownRequestError: the store holds no such request.
+            UnknownRequestError: the store holds no such request, or no path served it.
             StoreUnavailableError: the store is down and the request is not queued.
         """
         if not self._ready():
@@ -197,6 +202,7 @@ class ResilientStore:
                 queued = self._last_queued(task, request_id)
                 if queued is not None:
                     index, stored = queued
+                    check_served(task, request_id, stored.path, stored.error_class)
                     self._pending[index] = replace(stored, score=score)
                     return Report(
                         request_id, task, stored.path, stored.attempt, stored.score, score

@@ -19,6 +19,7 @@ from storage._errors import (
     StoreError,
     StoreUnavailableError,
     UnknownRequestError,
+    check_served,
 )
 from storage._migrate import ensure_schema
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report
@@ -189,7 +190,8 @@ class SQLStore:
                     f"no outcome of task {task!r} has request id {request_id!r}; report ids "
                     "returned by Router.route() (RunResult.request_id) on the same store"
                 )
-            outcome_id, path, attempt, previous = row
+            outcome_id, path, attempt, previous, error_class = row
+            check_served(task, request_id, path, error_class)
             if previous != score:
                 cursor.execute(
                     sql.set_score.sql,

@@ -119,7 +119,13 @@ class Statements:
             dialect,
         )
         self.last_attempt = CompiledStatement.of(
-            sa.select(outcomes.c.id, outcomes.c.path, outcomes.c.attempt, outcomes.c.score)
+            sa.select(
+                outcomes.c.id,
+                outcomes.c.path,
+                outcomes.c.attempt,
+                outcomes.c.score,
+                outcomes.c.error_class,
+            )
             .where(outcomes.c.request_id == bind("request_id"), outcomes.c.task == bind("task"))
             .order_by(outcomes.c.attempt.desc())
             .limit(bind("one", type_=sa.Integer))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from router import InvalidScoreError, Router, UnknownRequestError
+from router import AllPathsFailed, InvalidScoreError, Router, UnknownRequestError
 from storage import Store
 from tests.strategies import scores
 
@@ -78,3 +78,15 @@ def test_report_of_an_unknown_request_is_refused(store: Store, task: str) -> Non
         router.report("0" * 32, 1.0)
     assert router.stats().equals(before)
 
+
+def test_report_of_a_request_no_path_served_is_refused(store: Store, task: str) -> None:
+    def broken(x: Any) -> str:
+        raise ConnectionError("503 Service Unavailable")
+
+    router = Router([broken], lambda out: True, task=task, store=store)
+    with pytest.raises(AllPathsFailed) as failed:
+        router.run("q")
+    before = router.stats()
+    with pytest.raises(UnknownRequestError, match="was not served"):
+        router.report(failed.value.request_id, 1.0)
+    assert router.stats().equals(before)

@@ -93,6 +93,8 @@ class Model:
             raise UnknownRequestError(request_id)
         key = (request_id, max(tried))
         stored = self.kept[key]
+        if stored.error_class not in (None, "invalid_score", "scoring_error"):
+            raise UnknownRequestError(request_id)  # no path served it
         if stored.score != score:
             if stored.score is None:
                 self.row(stored.path).add(score, 1)

@@ -23,7 +23,7 @@ def planned(task: str, process: int, thread: int, index: int) -> tuple[Outcome, 
     mix = process * 7919 + thread * 104_729 + index * 31
     score = SCORES[mix % len(SCORES)]
     errored = score == 0.0 and index % 2 == 0
-    report = SCORES[(mix // 7) % 5] if index % 5 == 0 else None
+    report = SCORES[(mix // 7) % 5] if index % 5 == 0 and not errored else None
     outcome = Outcome(
         f"{task}:{process}-{thread}-{index}",
         1,
