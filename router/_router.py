@@ -799,7 +799,10 @@ class Router:
         reserved: float,
     ) -> None:
         """Record a judged attempt, tell the policy, and add it to the plan."""
-        stop = called.error if isinstance(called.error, LoopDetected) else None
+        # A loop, or a configuration error raised in the call (a prompt template the
+        # input cannot fill): stop the run and say so, instead of learning it as the
+        # path's failure and hiding it behind the fallback.
+        stop = called.error if isinstance(called.error, LoopDetected | ConfigError) else None
         path = action.path
         propensity = plan.propensities.get(path.name)
         self._record(

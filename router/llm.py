@@ -109,6 +109,12 @@ def _check_prompt(prompt: Prompt) -> Prompt:
             f"prompt template {prompt!r} needs named fields: {{input}} for the whole input, "
             "or {key} for each key of a dict input"
         )
+    bad = [c for _, _, _, c in string.Formatter().parse(prompt) if c not in (None, "r", "s", "a")]
+    if bad:
+        raise ConfigError(
+            f"prompt template {prompt!r} uses the conversion !{bad[0]}; str.format knows "
+            "!r, !s and !a"
+        )
     return prompt
 
 
@@ -134,6 +140,11 @@ def _render_prompt(prompt: Prompt, request_input: Any) -> list[Message]:
             raise ConfigError(
                 f"prompt template {prompt!r} needs {exc} but the input "
                 f"({type(request_input).__name__}) does not provide it"
+            ) from exc
+        except ValueError as exc:  # a format spec the value does not take: {input:d}
+            raise ConfigError(
+                f"prompt template {prompt!r} cannot format the input "
+                f"({type(request_input).__name__}): {exc}"
             ) from exc
     made = prompt(request_input)
     if isinstance(made, str):

@@ -303,6 +303,7 @@ def test_an_async_path_times_out_under_arun(
         ({"prompt": "no fields"}, "needs named fields"),
         ({"prompt": "{0}"}, "needs named fields"),
         ({"prompt": "{input"}, "not a valid str.format template"),
+        ({"prompt": "{input!x}"}, "conversion !x"),
         ({"prompt": 42}, "template string"),
         ({"model": ""}, "litellm model string"),
         ({"messages": []}, "set by the path"),
@@ -327,6 +328,21 @@ def test_a_template_field_the_input_lacks_is_a_clear_error(litellm: ModuleType) 
     path = LLMPath("openai/gpt-4o-mini", "{customer}: {text}")
     with pytest.raises(ConfigError, match="needs 'customer'"):
         path.fn({"text": "pens"})
+
+
+def test_a_template_the_input_cannot_fill_stops_the_run_instead_of_falling_back(
+    litellm: ModuleType, provider: FakeProvider, store: MemoryStore
+) -> None:
+    # A configuration bug: learning it as the model's failure and serving the fallback
+    # would hide it.
+    llm = LLMPath("openai/gpt-4o-mini", "{customer}: {text}", api_base=provider.base_url)
+    router = Router(
+        [llm, Path(lambda x: "regex", name="regex", last_resort=True)], bool, store=store
+    )
+    with pytest.raises(ConfigError, match="needs 'customer'"):
+        router.run({"text": "pens"})
+    with pytest.raises(ConfigError, match="cannot format"):
+        Router([LLMPath("openai/gpt-4o-mini", "{input:d}")], bool, store=MemoryStore()).run("x")
 
 
 def test_sdk_retries_are_off_unless_asked_for(litellm: ModuleType) -> None:
