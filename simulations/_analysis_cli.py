@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError
+from storage._open import open_existing_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from storage import Store
 
 _ISO_UTC = "%Y-%m-%dT%H:%M:%S.%fZ"
+_FORMATS = {".csv": "csv", ".parquet": "parquet"}  # --out suffix: export format
 _STORE_HELP = "store URL or SQLite file (default: $OUTCOME_ROUTER_DB, else ./outcome-router.db)"
 
 
@@ -64,7 +66,7 @@ def run_stats(args: argparse.Namespace) -> int:
     """Print the per-path table of ``args.task`` in the store ``args.store``."""
     from storage import path_stats
 
-    store = _open_existing(args.store)
+    store = open_existing_store(args.store)
     try:
         task = args.task or _only_task(store)
         table = path_stats(store, task)
@@ -80,15 +82,18 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Write the outcomes of the store ``args.store`` to ``args.out``."""
+    """Write the outcomes of the store ``args.store`` to ``args.out``.
+
+    Raises:
+        ConfigError: the store does not exist, or ``args.out`` cannot be written in the
+            format asked for (unknown suffix, missing directory, a directory).
+    """
     from storage import iter_outcome_frames
 
-    kind = args.format or ("parquet" if args.out.suffix == ".parquet" else "csv")
-    store = _open_existing(args.store)
+    kind = _export_format(args.out, args.format)
+    store = open_existing_store(args.store)
     try:
-        writer: _CsvWriter | _ParquetWriter = (
-            _ParquetWriter(args.out) if kind == "parquet" else _CsvWriter(args.out)
-        )
+        writer = _open_writer(kind, args.out)
         rows = 0
         try:
             for chunk in iter_outcome_frames(store, args.task):
@@ -100,6 +105,48 @@ def run_export(args: argparse.Namespace) -> int:
         store.close()
     print(f"wrote {rows:,} outcomes to {args.out} ({kind})")
     return 0
+
+
+def _export_format(out: Path, chosen: str | None) -> str:
+    """The format to write ``out`` in: ``chosen`` (``--format``), else from the suffix.
+
+    Raises:
+        ConfigError: the suffix names no supported format, or another one than ``chosen``;
+            or ``out`` is a directory or sits in one that does not exist.
+
+    Example:
+        >>> _export_format(Path("o.csv"), None), _export_format(Path("o"), "parquet")
+        ('csv', 'parquet')
+    """
+    suffix = out.suffix.lower()
+    implied = _FORMATS.get(suffix) if suffix else "csv"
+    supported = " or ".join(f"{kind} ({ext})" for ext, kind in _FORMATS.items())
+    if implied is None and chosen is None:
+        raise ConfigError(
+            f"export writes {supported}, not {suffix}; name --out with one of those "
+            "suffixes, or pass --format"
+        )
+    if chosen is not None and suffix in _FORMATS and implied != chosen:
+        raise ConfigError(
+            f"--format {chosen} does not match --out {out} ({implied}); change one of them"
+        )
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory; give a file name such as {out / 'o.csv'}")
+    if not out.parent.is_dir():
+        raise ConfigError(
+            f"directory {out.parent} does not exist; create it or choose another --out"
+        )
+    return chosen or implied or "csv"
+
+
+def _open_writer(kind: str, out: Path) -> _CsvWriter | _ParquetWriter:
+    """The writer of ``kind`` on ``out``; a file the OS refuses is a ConfigError."""
+    try:
+        return _ParquetWriter(out) if kind == "parquet" else _CsvWriter(out)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write --out {out} ({exc.strerror or exc}); choose another file"
+        ) from exc
 
 
 class _CsvWriter:
@@ -160,22 +207,6 @@ class _ParquetWriter:
 
     def close(self) -> None:
         self._writer.close()
-
-
-def _open_existing(url: str | None) -> Store:
-    """Open a store for reading; a SQLite file that does not exist is an error, not created."""
-    from storage import default_store_url, open_store
-    from storage._open import resolve_url
-
-    resolved = default_store_url() if url is None else resolve_url(url)
-    if resolved.startswith("sqlite:///") and resolved != "sqlite:///:memory:":
-        file = Path(resolved.removeprefix("sqlite:///"))
-        if not file.exists():
-            raise ConfigError(
-                f"store {file} does not exist; pass --store with the store your router writes "
-                "(e.g. outcome-router simulate outage --store outcome-router.db makes one)"
-            )
-    return open_store(resolved)
 
 
 def _only_task(store: Store) -> str:

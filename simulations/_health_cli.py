@@ -49,9 +49,9 @@ def run_health(args: argparse.Namespace) -> int:
     """Print every rule of every task with its value and status; 1 if any is breached."""
     from router import DEFAULT_HEALTH_RULES, evaluate_health
     from router._health import format_value, format_window
-    from storage import open_store
+    from storage._open import open_existing_store
 
-    store = open_store(args.store)
+    store = open_existing_store(args.store)
     try:
         results = evaluate_health(store, args.task, now=time.time(), rules=DEFAULT_HEALTH_RULES)
     finally:

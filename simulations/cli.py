@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bandits import RouterError
+from bandits import ConfigError, RouterError
 from simulations._analysis_cli import add_analysis_commands
 from simulations._health_cli import add_health_commands
 from storage._cli import add_db_commands
@@ -108,6 +108,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario).with_options(requests=args.requests, rate=args.rate)
     check_policies(args.policies)  # before the header: a typo fails at once
+    _make_out_dir(args.out)  # before the replays: their results must have a place to go
     runs = args.seeds * (len(set(args.policies) | {"oracle"}))
     print(
         f"{scenario.name}: {scenario.description}\n{scenario.requests:,} requests at "
@@ -128,7 +129,6 @@ def _simulate(args: argparse.Namespace) -> int:
     total = scenario.requests * runs
     print(f"\r{' ' * 79}\r{total:,} simulated requests in {elapsed:.1f} s", file=sys.stderr)
     print(format_table(experiment))
-    args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / f"{scenario.name}.json"
     results.write_text(json.dumps(experiment.as_dict(), indent=2, default=_json_default))
     print(f"\nresults: {results}")
@@ -144,6 +144,21 @@ def _simulate(args: argparse.Namespace) -> int:
             f"(tasks simulate/{scenario.name}/router/...)"
         )
     return 0
+
+
+def _make_out_dir(out: Path) -> None:
+    """Create the ``--out`` directory; one that cannot be made is a ConfigError."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(
+            f"--out {out} is a file; give a directory for the plots and the JSON results"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the --out directory {out} ({exc.strerror or exc}); "
+            "choose another directory"
+        ) from exc
 
 
 def _progress(done: int, total: int, label: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,11 @@ if TYPE_CHECKING:
 
 DEFAULT_FILE = "outcome-router.db"
 ENV_VAR = "OUTCOME_ROUTER_DB"
+URL_FORMS = "memory://, sqlite:///path.db, postgresql+psycopg://user@host/db, or a file path"
+# The schemes (and scheme+driver) SQLStore runs on: the built-in sqlite3, psycopg 3.
+_SQL_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"})
+_SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
+_SCHEME_PREFIX = re.compile(r"([A-Za-z][A-Za-z0-9]*)(\+[A-Za-z0-9_]*)?:(.*)", re.DOTALL)
 
 
 def default_store_url() -> str:
@@ -40,7 +46,8 @@ def open_store(url: str | None = None, *, engine_options: Mapping[str, Any] | No
             behind PgBouncer in transaction mode (no server-side prepared statements).
 
     Raises:
-        ConfigError: unsupported scheme or missing driver.
+        ConfigError: unsupported scheme or driver, a URL missing its ``//``, or psycopg
+            missing for PostgreSQL.
         StoreUnavailableError: the database cannot be reached.
         CorruptStoreError: the file or database is not an outcome-router store.
         SchemaTooNewError: a newer outcome-router migrated the store.
@@ -68,11 +75,14 @@ def open_sql_store(url: str, *, engine_options: Mapping[str, Any] | None = None)
         >>> open_sql_store("sqlite:///:memory:").found_revision is None  # a new store
         True
     """
-    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    driver = url.split(":", 1)[0].lower()
+    scheme = driver.split("+", 1)[0]
     if scheme not in ("sqlite", "postgresql"):
+        raise ConfigError(f"unsupported store URL {url!r}; use {URL_FORMS}")
+    if driver not in _SQL_DRIVERS:
         raise ConfigError(
-            f"unsupported store URL {url!r}; use memory://, sqlite:///path.db, "
-            "postgresql+psycopg://user@host/db, or a file path"
+            f"store URLs of the form {driver}:// are not supported: outcome-router runs "
+            f"SQLite on Python's sqlite3 and PostgreSQL on psycopg 3; use {URL_FORMS}"
         )
     if scheme == "postgresql":
         _require_psycopg()
@@ -83,6 +93,9 @@ def open_sql_store(url: str, *, engine_options: Mapping[str, Any] | None = None)
 
 def resolve_url(value: str) -> str:
     """The store URL ``value`` means: URLs as they are, ``memory:`` spelled out, paths as SQLite.
+
+    Raises:
+        ConfigError: ``value`` is empty, or a URL missing its ``//`` (``sqlite:routes.db``).
 
     Example:
         >>> resolve_url("memory:"), resolve_url("sqlite:///:memory:")
@@ -95,7 +108,50 @@ def resolve_url(value: str) -> str:
         return "memory://"
     if "://" in value:
         return value
+    _refuse_scheme_without_slashes(value)
     return sqlite_file_url(value)
+
+
+def open_existing_store(url: str | None) -> Store:
+    """Open a store for a command that reads or changes it: a missing SQLite file is an
+    error, not a new empty store.
+
+    Raises:
+        ConfigError: ``url`` names a SQLite file that does not exist.
+
+    Example:
+        >>> open_existing_store("/no/such/routes.db")
+        Traceback (most recent call last):
+        ...
+        bandits._errors.ConfigError: store /no/such/routes.db does not exist; ...
+    """
+    resolved = default_store_url() if url is None else resolve_url(url)
+    if resolved.startswith("sqlite:///") and resolved != "sqlite:///:memory:":
+        file = Path(resolved.removeprefix("sqlite:///"))
+        if not file.exists():
+            raise ConfigError(
+                f"store {file} does not exist; pass --store with the store your router writes "
+                "(e.g. outcome-router simulate outage --store outcome-router.db makes one)"
+            )
+    return open_store(resolved)
+
+
+def _refuse_scheme_without_slashes(value: str) -> None:
+    """Raise for ``sqlite:routes.db`` and the like: a URL missing its ``//``, not a file name."""
+    match = _SCHEME_PREFIX.fullmatch(value)
+    if match is None or match.group(1).lower() not in _SCHEMES:
+        return
+    scheme, rest = match.group(1).lower(), match.group(3)
+    if scheme == "memory":
+        meant = "memory://"
+    elif scheme == "sqlite":
+        meant = f"sqlite:///{rest or 'routes.db'}"
+    else:
+        meant = f"postgresql+psycopg://{rest.lstrip('/') or 'user@host/db'}"
+    raise ConfigError(
+        f"store URL {value!r} lacks the '//' after '{match.group(1)}:'; did you mean "
+        f"{meant!r}? Use {URL_FORMS}"
+    )
 
 
 def _require_psycopg() -> None:

@@ -6,7 +6,9 @@ import argparse
 import time
 from typing import Any
 
-from storage._open import open_store
+from bandits import ConfigError
+from storage._open import open_existing_store
+from storage._protocol import Store
 
 _MODE_OF = {"disable": "disabled", "enable": "auto", "force": "forced"}
 
@@ -14,13 +16,14 @@ _MODE_OF = {"disable": "disabled", "enable": "auto", "force": "forced"}
 def add_paths_commands(subparsers: Any) -> None:
     """Add the ``paths`` command group (``list``, ``disable``, ``enable``, ``force``).
 
+    The store must exist and the path must be one the task has (see ``paths list``).
+
     Example:
         >>> parser = argparse.ArgumentParser(prog="outcome-router")
         >>> add_paths_commands(parser.add_subparsers(dest="command", required=True))
-        >>> args = parser.parse_args(["paths", "disable", "extract", "gpt", "--store", "memory://"])
-        >>> args.handler(args)
-        task 'extract': path 'gpt' is now disabled
-        0
+        >>> args = parser.parse_args(["paths", "disable", "extract", "gpt", "--store", "x.db"])
+        >>> args.handler.__name__, args.mode
+        ('run_set_mode', 'disabled')
     """
     paths = subparsers.add_parser(
         "paths",
@@ -43,9 +46,14 @@ def add_paths_commands(subparsers: Any) -> None:
 
 
 def run_set_mode(args: argparse.Namespace) -> int:
-    """Set the mode of ``args.path`` of ``args.task`` in the store."""
-    store = open_store(args.store)
+    """Set the mode of ``args.path`` of ``args.task`` in the store.
+
+    Raises:
+        ConfigError: the store does not exist, or the task has no such path.
+    """
+    store = open_existing_store(args.store)
     try:
+        _check_known(store, args.task, args.path)
         store.set_path_mode(args.task, args.path, args.mode, time.time())
     finally:
         store.close()
@@ -55,10 +63,10 @@ def run_set_mode(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print every known path of ``args.task`` with its mode and breaker state."""
-    store = open_store(args.store)
+    store = open_existing_store(args.store)
     try:
         states = store.path_states(args.task)
-        names = sorted(set(store.posteriors(args.task)) | set(states))
+        names = _known_paths(store, args.task)
     finally:
         store.close()
     if not names:
@@ -77,6 +85,27 @@ def run_list(args: argparse.Namespace) -> int:
             breaker = f"closed ({state.failures} consecutive failures)"
         print(f"{name:<30} {mode:<9} {breaker}")
     return 0
+
+
+def _known_paths(store: Store, task: str) -> list[str]:
+    """The paths of ``task`` the store holds a posterior or a mode for, sorted."""
+    return sorted(set(store.posteriors(task)) | set(store.path_states(task)))
+
+
+def _check_known(store: Store, task: str, path: str) -> None:
+    """Raise unless ``path`` is a known path of ``task``: a typo must not create a row."""
+    known = _known_paths(store, task)
+    if path in known:
+        return
+    if not known:
+        raise ConfigError(
+            f"task {task!r} is unknown in {store.url}: no path of it was ever recorded; "
+            "check the task name and --store"
+        )
+    raise ConfigError(
+        f"task {task!r} has no path {path!r} in {store.url}; its paths are: "
+        f"{', '.join(known)} (names are case-sensitive)"
+    )
 
 
 def _store_option(parser: argparse.ArgumentParser) -> None:

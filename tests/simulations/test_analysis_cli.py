@@ -117,6 +117,51 @@ def test_export_of_no_outcomes_writes_a_header(
     assert out.read_text().startswith("request_id,attempt,task,path,score")
 
 
+def test_export_into_a_missing_directory_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = make_store(tmp_path / "s.db")
+    out = tmp_path / "nodir" / "x.csv"
+    assert main(["export", "--store", url, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"outcome-router: error: directory {out.parent} does not exist; "
+        "create it or choose another --out\n"
+    )
+    assert not out.parent.exists()
+
+
+@pytest.mark.parametrize("name", ["x.xlsx", "x.json", "x.csv.gz"])
+def test_export_refuses_a_suffix_it_cannot_write(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = make_store(tmp_path / "s.db")
+    out = tmp_path / name
+    assert main(["export", "--store", url, "--out", str(out)]) == 2
+    assert "export writes csv (.csv) or parquet (.parquet)" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_export_refuses_a_format_the_suffix_contradicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = make_store(tmp_path / "s.db")
+    out = tmp_path / "x.csv"
+    assert main(["export", "--store", url, "--format", "parquet", "--out", str(out)]) == 2
+    assert "--format parquet does not match" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_export_with_a_format_writes_any_suffix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = make_store(tmp_path / "s.db")
+    out = tmp_path / "outcomes.txt"
+    assert main(["export", "--store", url, "--format", "csv", "--out", str(out)]) == 0
+    assert "(csv)" in capsys.readouterr().out
+    assert len(pd.read_csv(out)) == 12
+
+
 def test_export_parquet_keeps_the_types(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     require_pyarrow()
     url = make_store(tmp_path / "s.db")

@@ -77,6 +77,19 @@ def test_a_bad_policy_setting_fails_before_any_replay(capsys: pytest.CaptureFixt
     assert "replays" not in err  # the run header was not printed
 
 
+def test_an_out_that_is_a_file_is_refused_before_any_replay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "results"
+    taken.write_text("not a directory\n")
+    argv = ["simulate", "outage", "--requests", "100", "--seeds", "1", "--policies", "router"]
+    assert main([*argv, "--no-plots", "--out", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {taken} is a file; give a directory" in err
+    assert "replays" not in err and "Traceback" not in err
+    assert taken.read_text() == "not a directory\n"
+
+
 def test_python_dash_m_simulations_is_the_cli() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "simulations", "simulate", "--list"],

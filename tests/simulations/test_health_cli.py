@@ -62,8 +62,18 @@ def test_no_recent_outcomes_is_not_a_breach(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
+    open_store(url).close()
     assert main(["health", "--store", url]) == 0
     assert capsys.readouterr().out.startswith("no outcomes in the last 1h in sqlite:///")
+
+
+def test_a_store_that_does_not_exist_is_refused_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo.db"
+    assert main(["health", "--store", str(missing)]) == 2
+    assert f"store {missing} does not exist" in capsys.readouterr().err
+    assert not missing.exists()
 
 
 def test_a_memory_store_without_a_task_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:

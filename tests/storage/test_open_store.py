@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -131,6 +132,57 @@ def test_password_is_hidden_in_errors() -> None:
 def test_unsupported_scheme_is_a_config_error(url: str) -> None:
     with pytest.raises(ConfigError, match="unsupported store URL"):
         open_store(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg2://127.0.0.1:5432/test",
+        "postgresql+asyncpg://127.0.0.1:5432/test",
+        "sqlite+aiosqlite:///x.db",
+    ],
+)
+def test_an_unsupported_driver_is_a_config_error_naming_the_forms(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    driver = url.split(":", 1)[0]
+    with pytest.raises(ConfigError, match=rf"{re.escape(driver)}:// are not supported") as info:
+        open_store(url)
+    assert "sqlite:///path.db" in str(info.value) and "postgresql+psycopg://" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "meant"),
+    [
+        ("sqlite:routes.db", "sqlite:///routes.db"),
+        ("sqlite:/var/x.db", "sqlite:////var/x.db"),
+        ("SQLite:routes.db", "sqlite:///routes.db"),
+        ("sqlite+pysqlite:routes.db", "sqlite:///routes.db"),
+        ("postgresql:/127.0.0.1/test", "postgresql+psycopg://127.0.0.1/test"),
+        ("postgres:db-host/prod", "postgresql+psycopg://db-host/prod"),
+        ("memory:x", "memory://"),
+    ],
+)
+def test_a_scheme_without_slashes_is_a_config_error_not_a_file_name(
+    url: str, meant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=f"did you mean {re.escape(repr(meant))}"):
+        open_store(url)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["routes.db", "data/routes.db", "c:routes.db", "a:b.db"])
+def test_relative_file_paths_still_open_sqlite_files(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    store = open_store(name)
+    store.close()
+    assert (tmp_path / name).exists()
 
 
 @pytest.mark.parametrize("url", ["", "   "])

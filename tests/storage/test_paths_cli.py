@@ -43,10 +43,58 @@ def test_disable_force_enable_and_list(
     router.close()
 
 
+def make_store(path: Path, task: str, paths: list[str]) -> str:
+    """A SQLite store at ``path`` where ``task`` has ``paths`` (none: an empty store)."""
+    url = f"sqlite:///{path}"
+    store = open_store(url)
+    try:
+        if paths:
+            store.ensure_paths(task, paths)
+    finally:
+        store.close()
+    return url
+
+
 def test_listing_an_unknown_task_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    url = make_store(tmp_path / "empty.db", "nothing", [])
     assert main(["paths", "list", "nothing", "--store", url]) == 1
     assert "has no paths" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("verb", ["disable", "enable", "force"])
+def test_a_path_the_task_never_had_is_refused_with_its_paths(
+    tmp_path: Path, task: str, verb: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = make_store(tmp_path / "ops.db", task, ["gpt4o", "regex"])
+    assert main(["paths", verb, task, "gpt-4o", "--store", url]) == 2
+    err = capsys.readouterr().err
+    assert f"task {task!r} has no path 'gpt-4o'" in err and "its paths are: gpt4o, regex" in err
+    store = open_store(url)
+    try:
+        assert store.path_states(task) == {}  # no phantom row
+    finally:
+        store.close()
+    assert main(["paths", "list", task, "--store", url]) == 0
+    assert "gpt-4o" not in capsys.readouterr().out
+
+
+def test_a_task_with_no_paths_is_reported_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = make_store(tmp_path / "ops.db", "orders", ["gpt4o"])
+    assert main(["paths", "disable", "order", "gpt4o", "--store", url]) == 2
+    assert "task 'order' is unknown" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verb", ["list", "disable", "enable", "force"])
+def test_a_store_that_does_not_exist_is_refused_not_created(
+    tmp_path: Path, verb: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo.db"
+    names = ["orders"] if verb == "list" else ["orders", "gpt4o"]
+    assert main(["paths", verb, *names, "--store", str(missing)]) == 2
+    assert f"store {missing} does not exist" in capsys.readouterr().err
+    assert not missing.exists()
 
 
 def test_a_bad_command_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
