@@ -116,7 +116,9 @@ class AdaptiveThompson:
       path is *down*: it is skipped except for a probe, first after ``probe_every``
       scored attempts of the task, then at doubling intervals up to
       ``max_probe_every``. The first probe that answers brings it straight back,
-      with its quality record intact (errors never counted against its quality).
+      with its quality record intact (errors never counted against its quality);
+      if a quarter or more of its calls since it went down answered (a brown-out),
+      it comes back judged by that record instead.
     * **Forgetting.** The quality evidence of a path nobody has tried for ``idle``
       scored attempts counts ``exp(-idle / idle_horizon)`` as much; each answer or
       error on a path's availability record counts ``exp(-age / availability_horizon)``

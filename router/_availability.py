@@ -9,6 +9,10 @@ from bandits import ChangeDetector
 
 DOWN_SHARE = 0.8  # a change point after which at most 80% of calls answer: the path is down
 TRIAL_CALLS = 4  # calls a path back from down must all answer before it is fully up
+# A path whose calls since it went down number at least PARTIAL_EVIDENCE and answered at
+# least PARTIAL_SHARE of the time comes back partly up: judged by that record.
+PARTIAL_EVIDENCE = 20
+PARTIAL_SHARE = 0.25
 
 
 class State(Enum):
@@ -44,7 +48,10 @@ class Availability:
 
     ``outage`` counts (answers, errors) from the change point that sent the path down
     through its probes, fallback calls and fragile spells: how much of a down path's
-    traffic answers, for ranking it as a fallback.
+    traffic answers, for ranking it as a fallback. When that record holds at least
+    ``PARTIAL_EVIDENCE`` calls of which at least ``PARTIAL_SHARE`` answered, an
+    answering probe brings the path *partly* up: a brown-out, not an outage that is
+    over, so the path is judged by that record (errors included) and is not fragile.
 
     Ticks are the task's count of scored attempts. Answers to calls planned before
     the current state began are stale (they were in flight) and ignored.
@@ -157,8 +164,8 @@ class Availability:
             if 2 * self.error_lag <= now - planned:
                 # Failures show far sooner than answers, so a false dawn is cheap to undo:
                 # back up at once, but the first error in the next while sends it down.
-                self._up(now)
-                self.fragile_until = now + max(16, 4 * (now - planned))
+                if not self._up(now):
+                    self.fragile_until = now + max(16, 4 * (now - planned))
             else:
                 self.state, self.since = State.TRIAL, now
                 self.issued, self.trial_answers = 0, 0
@@ -171,11 +178,24 @@ class Availability:
         answers, errors = self.outage
         self.outage = (answers + 1.0, errors) if answered else (answers, errors + 1.0)
 
-    def _up(self, now: int) -> None:
-        # The outage is over: its errors (including those of its onset, which landed
-        # mixed with answers from calls in flight) do not count on.
+    def _up(self, now: int) -> bool:
+        """Back up; True if only partly: the outage record shows a share of calls that
+        still fails, and the path is judged by that record, not as recovered."""
         answers = self.trial_answers + 1  # the probe and the trial calls
         self.state, self.since = State.UP, now
+        seen_answers, seen_errors = self.outage
+        seen = seen_answers + seen_errors
+        if seen >= PARTIAL_EVIDENCE and seen_answers >= PARTIAL_SHARE * seen:
+            # A partial outage (a brown-out, a rate limit on part of the calls): what its
+            # calls answer since it went down is its availability now.
+            self.answered, self.failed, self.updated = seen_answers, seen_errors, now
+            self.probe_every = self.probe_base
+            self.detector.restart(0)
+            self.detector.add(round(seen), float(seen_answers))
+            self.trial_answers = 0
+            return True
+        # The outage is over: its errors (including those of its onset, which landed
+        # mixed with answers from calls in flight) do not count on.
         away = now - self.updated  # the record was last faded when the path went down
         kept = self.saved[0] * math.exp(-away / self.horizon) if away > 0 else self.saved[0]
         self.answered, self.failed, self.updated = kept + answers, 0.0, now
@@ -183,6 +203,7 @@ class Availability:
         self.detector.restart(0)
         self.detector.add(answers, float(answers))
         self.trial_answers = 0
+        return False
 
     def faded(self, tick: int) -> tuple[float, float]:
         """(answers, errors) of the record, each ``t`` ticks old counting ``exp(-t / horizon)``.

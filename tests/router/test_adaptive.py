@@ -242,3 +242,37 @@ def test_a_path_that_almost_never_answers_is_not_a_fallback_before_one_that_does
     tried_after_strong = [r.attempts[1].path for r in results[-800:] if len(r.attempts) > 1]
     assert [r.path for r in results[-800:]].count("mid") >= 760
     assert tried_after_strong.count("strong") == 0
+
+
+def test_paths_in_a_partial_outage_keep_serving_before_a_weak_path_that_always_answers() -> None:
+    # A brown-out: "strong" now fails 60% of its calls and "mid" half of them, after a
+    # clean history. Both go down at first; their probes and fallback calls show that
+    # many calls still answer, so they come back partly up, judged by that record:
+    # trying them first (the fallback rescues their errors) serves about 0.78, against
+    # 0.55 for "weak" alone.
+    strong, mid = Flaky(0.92, 0.0, seed=1), Flaky(0.85, 0.0, seed=2)
+    router = flaky_router({"strong": strong, "mid": mid, "weak": Flaky(0.55, 0.0, seed=3)}, 5)
+    firsts(router, 500)
+    strong.error_share, mid.error_share = 0.6, 0.5
+    results = [router.route(i) for i in range(1500)][-800:]
+    assert [r.attempts[0].path for r in results].count("weak") < 100
+    assert sum(r.score for r in results) / len(results) > 0.72
+    strong.error_share = mid.error_share = 0.0  # over: "strong" wins its traffic back
+    assert firsts(router, 3000)[-500:].count("strong") >= 400
+
+
+def test_a_partial_outage_record_brings_a_path_partly_up() -> None:
+    path = Availability(answered=500, failed=0, tick=500, probe_every=8)
+    for planned in range(500, 510):
+        path.observe(False, planned, now=510)
+    assert path.state is State.DOWN
+    path.outage = (12.0, 18.0)  # its calls since: 40% answered
+    path.observe(True, planned=520, now=530)  # failures showed far sooner: straight up
+    assert path.state is State.UP
+    assert (path.answered, path.failed) == (13.0, 18.0)  # the probe counts
+    hard = Availability(answered=500, failed=0, tick=500, probe_every=8)
+    for planned in range(500, 510):
+        hard.observe(False, planned, now=510)
+    hard.outage = (1.0, 29.0)
+    hard.observe(True, planned=520, now=530)
+    assert hard.state is State.UP and hard.failed == 0.0  # a hard outage that is over
