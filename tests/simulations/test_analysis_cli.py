@@ -131,24 +131,26 @@ def test_export_into_a_missing_directory_is_one_clear_error(
     assert not out.parent.exists()
 
 
-@pytest.mark.parametrize("name", ["x.xlsx", "x.json", "x.csv.gz"])
-def test_export_refuses_a_suffix_it_cannot_write(
-    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("x.xlsx", [], "export writes csv (.csv) or parquet (.parquet)"),
+        ("x.json", [], "export writes csv (.csv) or parquet (.parquet)"),
+        ("x.csv.gz", [], "export writes csv (.csv) or parquet (.parquet)"),
+        ("x.csv", ["--format", "parquet"], "--format parquet does not match"),
+    ],
+)
+def test_export_refuses_a_file_it_cannot_write_as_asked(
+    tmp_path: Path,
+    name: str,
+    options: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     url = make_store(tmp_path / "s.db")
     out = tmp_path / name
-    assert main(["export", "--store", url, "--out", str(out)]) == 2
-    assert "export writes csv (.csv) or parquet (.parquet)" in capsys.readouterr().err
-    assert not out.exists()
-
-
-def test_export_refuses_a_format_the_suffix_contradicts(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    url = make_store(tmp_path / "s.db")
-    out = tmp_path / "x.csv"
-    assert main(["export", "--store", url, "--format", "parquet", "--out", str(out)]) == 2
-    assert "--format parquet does not match" in capsys.readouterr().err
+    assert main(["export", "--store", url, *options, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
     assert not out.exists()
 
 
