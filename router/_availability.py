@@ -234,7 +234,8 @@ class Availability:
         self.answered, self.failed = kept_answered, kept - kept_answered
         if kept_answered <= DOWN_SHARE * kept:
             self.saved = before
-            self.outage = (kept_answered, kept - kept_answered)
+            # its answers landed mixed with those of calls in flight: only errors count
+            self.outage = (0.0, kept - kept_answered)
             self._down(tick, doubled=False)
 
     def _down(self, tick: int, *, doubled: bool) -> None:
