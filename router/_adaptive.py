@@ -58,6 +58,9 @@ def _served_scores(
     best = means.index(top) if means else 0
     runner_up = max(means[:best] + means[best + 1 :], default=0.0)
     penalty = (1.0 - rescue_share) * top  # what a failed call costs, in score
+    # rescue_share x the rescuer's mean, hoisted (the loop runs on every request)
+    rescued_by_top, rescued_by_runner_up = rescue_share * top, rescue_share * runner_up
+    prior_errors = AVAILABILITY_PRIOR[1]
     alpha: list[float] = []
     beta: list[float] = []
     rank: list[float] = []
@@ -68,9 +71,9 @@ def _served_scores(
         answer_square = ma * ma + ma * (1.0 - ma) / (na + 1.0)  # E[A^2]
         mean = mq * ma
         variance = quality_square * answer_square - mean * mean
-        errors = ab - AVAILABILITY_PRIOR[1]
+        errors = ab - prior_errors
         if errors > 0.0:
-            mean += rescue_share * (runner_up if index == best else top) * errors / na
+            mean += (rescued_by_runner_up if index == best else rescued_by_top) * errors / na
         concentration = mean * (1.0 - mean) / variance - 1.0 if variance > 1e-12 else 1e12
         concentration = max(concentration, 1e-3)
         alpha.append(mean * concentration)
