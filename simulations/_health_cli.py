@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from bandits import ConfigError
+
+if TYPE_CHECKING:
+    from storage import Store
 
 
 def add_health_commands(subparsers: Any) -> None:
@@ -53,6 +58,8 @@ def run_health(args: argparse.Namespace) -> int:
 
     store = open_existing_store(args.store)
     try:
+        if args.task is not None and not store.url.startswith("memory:"):
+            _require_task(store, args.task)  # a typo must not read as "no data", exit 0
         results = evaluate_health(store, args.task, now=time.time(), rules=DEFAULT_HEALTH_RULES)
     finally:
         store.close()
@@ -84,3 +91,12 @@ def run_health(args: argparse.Namespace) -> int:
         ]
         print("  ".join(cells).rstrip())
     return 1 if any(result.breached for result in results) else 0
+
+
+def _require_task(store: Store, task: str) -> None:
+    """Raise ConfigError unless the (SQL) store holds ``task``."""
+    from simulations._analysis_cli import _tasks_hint
+    from storage import store_tasks
+
+    if task not in store_tasks(store):
+        raise ConfigError(f"task {task!r} is not in store {store.url}; {_tasks_hint(store)}")

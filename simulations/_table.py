@@ -51,6 +51,7 @@ def _row(summary: PolicySummary) -> list[str]:
     regret = summary.spread("regret")
     cost = summary.spread("cost_per_success")
     recovery = summary.median_recovery
+    oracle_share = summary.percent_of_oracle.mean  # NaN when the oracle had no success
     if recovery is None:
         recovery_text = "-"
     elif math.isinf(recovery):
@@ -60,7 +61,7 @@ def _row(summary: PolicySummary) -> list[str]:
     return [
         summary.policy,
         f"{100 * success.mean:.2f}% ±{100 * success.std:.2f}",
-        f"{summary.percent_of_oracle.mean:.2f}%",
+        f"{oracle_share:.2f}%" if math.isfinite(oracle_share) else "-",
         f"{regret.mean:.0f}",
         f"{1000 * cost.mean:.2f}" if math.isfinite(cost.mean) else "-",
         f"{summary.spread('latency_p50_ms').mean:.0f}",

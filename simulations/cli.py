@@ -130,7 +130,7 @@ def _simulate(args: argparse.Namespace) -> int:
     print(f"\r{' ' * 79}\r{total:,} simulated requests in {elapsed:.1f} s", file=sys.stderr)
     print(format_table(experiment))
     results = args.out / f"{scenario.name}.json"
-    results.write_text(json.dumps(experiment.as_dict(), indent=2, default=_json_default))
+    results.write_text(json.dumps(_json_safe(experiment.as_dict()), indent=2, allow_nan=False))
     print(f"\nresults: {results}")
     if not args.no_plots:
         from simulations._plots import plot_regret, plot_traffic
@@ -180,10 +180,20 @@ def _at_least(low: int):  # type: ignore[no-untyped-def]
     return parse
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    raise TypeError(f"not JSON serialisable: {value!r}")
+def _json_safe(value: object) -> object:
+    """``value`` with every NaN or infinite float as None: standard JSON has neither.
+
+    Example:
+        >>> _json_safe({"mean": float("nan"), "runs": [1.0, float("inf")]})
+        {'mean': None, 'runs': [1.0, None]}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
 
 
 if __name__ == "__main__":

@@ -99,3 +99,26 @@ def test_python_dash_m_simulations_is_the_cli() -> None:
         check=False,
     )
     assert done.returncode == 0 and "outage" in done.stdout
+
+
+def test_a_scenario_nobody_passes_gives_dashes_and_standard_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "hopeless.toml"
+    scenario.write_text(
+        'name = "hopeless"\ndescription = "no path ever passes"\nrequests = 100\n'
+        '[[paths]]\nname = "a"\nsuccess = 0.0\n[[paths]]\nname = "b"\nsuccess = 0.0\n'
+    )
+    out = tmp_path / "out"
+    argv = ["simulate", str(scenario), "--seeds", "1", "--no-plots", "--out", str(out)]
+    assert main([*argv, "--policies", "router"]) == 0
+    table = capsys.readouterr().out
+    assert "nan" not in table.lower()
+    router_row = next(line for line in table.splitlines() if line.startswith("router"))
+    assert router_row.split()[3] == "-"  # % of oracle: undefined, not NaN
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    results = json.loads((out / "hopeless.json").read_text(), parse_constant=refuse)
+    assert results["policies"]["router"]["percent_of_oracle"]["mean"] is None

@@ -79,3 +79,12 @@ def test_a_store_that_does_not_exist_is_refused_not_created(
 def test_a_memory_store_without_a_task_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["health", "--store", "memory://"]) == 2
     assert "--task TASK" in capsys.readouterr().err
+
+
+def test_an_unknown_task_is_refused_not_reported_as_no_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ops.db'}"
+    record(url, "orders", cost=0.02)
+    assert main(["health", "--store", url, "--task", "ordres"]) == 2
+    assert "task 'ordres' is not in store" in capsys.readouterr().err
