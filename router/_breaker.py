@@ -103,6 +103,24 @@ class PathGate:
                 admitted.append(name)
         return admitted, trial
 
+    def blocks(self, path: str, now: float) -> bool:
+        """Is ``path`` disabled, or its breaker open (no trial claimed)? For calls that
+        are never first in line, such as shadow calls.
+
+        Example:
+            >>> from router import FakeClock
+            >>> from storage import MemoryStore
+            >>> store = MemoryStore()
+            >>> store.set_path_mode("t", "b", "disabled", at=0.0)
+            >>> gate = PathGate(store, "t", FakeClock(), None)
+            >>> gate.blocks("a", now=1.0), gate.blocks("b", now=1.0)
+            (False, True)
+        """
+        state = self._current(now).get(path)
+        if state is None:
+            return False
+        return state.mode == "disabled" or (self.breaker is not None and state.is_open)
+
     def observe(self, path: str, failed: bool, now: float) -> None:
         """Count a call's result towards the path's breaker (if the router has one)."""
         if self.breaker is None:

@@ -659,27 +659,60 @@ class Router:
         return reserved
 
     def _shadow(self, plan: RunPlan, request_input: Any, customer: str | None) -> None:
-        """Start the shadow calls sampled for this request (in the background)."""
-        for number, (name, share) in enumerate(self._shadows.items(), start=1):
-            if self._rng.random() < share:
-                self._shadow_runner.submit(
-                    self._run_shadow, self._by_name[name], -number, plan, request_input, customer
-                )
+        """Start the shadow calls sampled for this request (in the background).
 
-    def _run_shadow(
+        A shadow call goes through the same controls as any call: not while its path
+        is disabled, benched or its breaker open; within its rate limit; with its
+        price reserved against the daily budgets.
+        """
+        for number, (name, share) in enumerate(self._shadows.items(), start=1):
+            if self._rng.random() >= share:
+                continue
+            path, now = self._by_name[name], self._clock()
+            if name in self._benched or self._gate.blocks(name, now):
+                continue
+            reserved = self._reserve_shadow(path, customer, now)
+            if reserved is None:
+                continue
+            if self._limiter.limited(name) and not self._limiter.acquire(name, now):
+                if reserved and self._budget is not None:  # no call: give it back
+                    self._budget.spend(customer, -reserved, 0, now)
+                continue
+            self._shadow_runner.submit(
+                self._run_shadow, path, -number, plan, request_input, customer, reserved
+            )
+
+    def _reserve_shadow(self, path: Path, customer: str | None, now: float) -> float | None:
+        """The price reserved for a shadow call (0.0: none to reserve), None if refused."""
+        if self._budget is None or not path.price:
+            return 0.0
+        return None if self._budget.reserve(customer, path.price, now) else path.price
+
+    def _run_shadow(  # noqa: PLR0917 - private, submitted by _shadow only
         self,
         path: Path,
         number: int,
         plan: RunPlan,
         request_input: Any,
         customer: str | None,
+        reserved: float,
     ) -> None:
         action = CallPath(path, number, path.timeout)
-        called = self._caller.call(path, request_input, path.timeout)
+        try:
+            called = self._caller.call(path, request_input, path.timeout)
+        finally:
+            self._limiter.release(path.name)
         judged = self._judge.judge(action, request_input, called)
         self._record(
             judged.outcome(plan.request_id, self.task, called.started, customer, shadow=True)
         )
+        now = self._clock()
+        if self._gate.breaker is not None:
+            failed = judged.errored and judged.attempt.error_class != "client_error"
+            self._gate.observe(path.name, failed, now)
+        if self._budget is not None:
+            cost = (judged.cost or 0.0) + judged.judge_cost
+            self._budget.spend(customer, cost - reserved, judged.tokens + judged.judge_tokens, now)
 
     def _over_budget(
         self, scope: str, learned: Sequence[str], last_resorts: Sequence[str]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from typing import Any
 
@@ -9,12 +10,16 @@ import numpy as np
 import pytest
 
 from router import (
+    Breaker,
+    Budget,
+    BudgetExceeded,
     Canary,
     ConfigError,
     FakeClock,
     InputTooLarge,
     LoopDetected,
     Path,
+    RateLimit,
     Router,
     note_tool_call,
 )
@@ -138,6 +143,56 @@ def test_a_shadow_path_is_learned_but_never_served(clock: FakeClock) -> None:
     assert row.n == len(calls)
     assert row.alpha - 1 == sum(1 for x in calls if x % 2)
     router.close()
+
+
+def test_shadow_calls_obey_the_kill_switch_the_breaker_rate_limits_and_budgets(
+    clock: FakeClock,
+) -> None:
+    calls: list[str] = []
+
+    def failing(x: int) -> str:
+        calls.append("failing")
+        raise ConnectionError("503 Service Unavailable")
+
+    router = Router(
+        [Path(lambda x: "live", name="live")],
+        lambda out: True,
+        store=MemoryStore(),
+        clock=clock,
+        breaker=Breaker(failures=3, recovery=600),
+    )
+    router.add_path(Path(failing, name="failing"), shadow=1.0)
+    for i in range(10):
+        router.run(i)
+        router.wait_for_shadows()
+    assert len(calls) == 3  # the breaker opened after three failures
+    router.disable_path("failing")
+    clock.advance(700)  # past the breaker's recovery: only the kill switch holds it
+    for i in range(5):
+        router.run(i)
+        router.wait_for_shadows()
+    assert len(calls) == 3
+
+    def pricey(x: int) -> str:
+        calls.append("pricey")
+        return "shadow"
+
+    budgeted = Router(
+        [Path(lambda x: "live", name="cheap", price=0.01)],
+        lambda out: True,
+        store=MemoryStore(),
+        clock=clock,
+        budget=Budget(daily_cost=0.10, when_exceeded="block"),
+    )
+    shadow = Path(pricey, name="pricey", price=1.0, rate_limit=RateLimit(per_minute=2))
+    budgeted.add_path(shadow, shadow=1.0)
+    for i in range(20):
+        with contextlib.suppress(BudgetExceeded):
+            budgeted.run(i)
+        budgeted.wait_for_shadows()
+    assert calls.count("pricey") == 1  # its $1 counted against the budget: no more calls
+    day = int(clock() // 86_400)
+    assert budgeted.store.spend("task:default", day).cost == pytest.approx(1.01)
 
 
 def test_bad_rollout_options_are_refused() -> None:
