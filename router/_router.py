@@ -477,6 +477,18 @@ class Router:
         guard = RunGuard(self._loop_limit) if self._loop_limit else None
         return plan, CURRENT_GUARD.set(guard)
 
+    def _refused(self, request_input: Any, customer: str | None, error: RouterError) -> None:
+        """Tell the observers of a request refused before any call (input too large, a
+        customer over its rate limit, a spent budget): a run with no attempt."""
+        if not self._observers:
+            return
+        now = self._clock()
+        plan = RunPlan(
+            f"{self._id_prefix}{next(self._ids):016x}", [], {}, self._rules, started_at=now
+        )
+        event = run_event(self.task, plan, request_input, customer, None, error, now)
+        notify(self._observers, "on_run", event)
+
     def _end(
         self,
         plan: RunPlan,
@@ -495,7 +507,11 @@ class Router:
             self._shadow(plan, request_input, customer)
 
     def _route(self, request_input: Any, customer: str | None, deadline: float | None) -> RunResult:
-        plan, guard = self._begin(request_input, customer, deadline)
+        try:
+            plan, guard = self._begin(request_input, customer, deadline)
+        except RouterError as exc:  # refused before any path: observers still hear of it
+            self._refused(request_input, customer, exc)
+            raise
         try:
             result = self._drive(plan, request_input, customer)
         except RouterError as exc:
@@ -528,7 +544,11 @@ class Router:
     async def _aroute(
         self, request_input: Any, customer: str | None, deadline: float | None
     ) -> RunResult:
-        plan, guard = self._begin(request_input, customer, deadline)
+        try:
+            plan, guard = self._begin(request_input, customer, deadline)
+        except RouterError as exc:  # refused before any path: observers still hear of it
+            self._refused(request_input, customer, exc)
+            raise
         try:
             result = await self._adrive(plan, request_input, customer)
         except RouterError as exc:

@@ -6,7 +6,18 @@ from typing import Any
 
 import pytest
 
-from router import AllPathsFailed, AttemptEvent, ConfigError, FakeClock, Path, Router, RunEvent
+from router import (
+    AllPathsFailed,
+    AttemptEvent,
+    ConfigError,
+    FakeClock,
+    InputTooLarge,
+    Path,
+    RateLimit,
+    RateLimitExceeded,
+    Router,
+    RunEvent,
+)
 
 
 class Recorder:
@@ -70,6 +81,33 @@ def test_a_failed_run_is_reported_with_its_error(clock: FakeClock) -> None:
         router.run(1)
     (run,) = recorder.runs
     assert run.served_by is None and run.error is not None and "AllPathsFailed" in run.error
+
+
+def test_requests_refused_before_any_call_are_reported_too(clock: FakeClock) -> None:
+    # Dashboards fed by observers must see refused traffic, not a quiet healthy service.
+    recorder = Recorder()
+    router = Router(
+        [answer],
+        lambda out: True,
+        store="memory://",
+        clock=clock,
+        customer_limit=RateLimit(per_minute=1),
+        max_input_size=10,
+        observers=[recorder],
+    )
+    router.run("q", customer="c")
+    with pytest.raises(RateLimitExceeded):
+        router.run("q", customer="c")
+    with pytest.raises(InputTooLarge):
+        router.run("x" * 50)
+    assert [run.served_by for run in recorder.runs] == ["answer", None, None]
+    refused = recorder.runs[1:]
+    assert [run.error.split(":")[0] for run in refused if run.error] == [
+        "RateLimitExceeded",
+        "InputTooLarge",
+    ]
+    assert all(run.attempts == 0 and run.decision == () for run in refused)
+    assert len(recorder.attempts) == 1
 
 
 @pytest.mark.parametrize("observers", [Recorder(), [object()], "log"])
