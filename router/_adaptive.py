@@ -297,8 +297,8 @@ class AdaptiveThompson:
         """A down path's quality, and its availability since the change that sent it down."""
         answers, errors = watch.availability.outage
         return (
-            row.prior_alpha + row.alpha - (row.base_alpha or 0.0),
-            row.prior_beta + row.beta - (row.base_beta or 0.0) - (row.errors - row.base_errors),
+            row.prior_alpha + row.recent_successes,
+            row.prior_beta + row.quality_failures,
             AVAILABILITY_PRIOR[0] + answers,
             AVAILABILITY_PRIOR[1] + errors,
         )

@@ -46,9 +46,10 @@ class Availability:
     is over. Straight back up, it stays *fragile* for a while: the
     first error of a call planned since then sends it down again.
 
-    ``outage`` counts (answers, errors) from the change point that sent the path down
-    through its probes, fallback calls and fragile spells: how much of a down path's
-    traffic answers, for ranking it as a fallback. When that record holds at least
+    ``outage`` counts (answers, errors): the errors of the change point that sent the
+    path down (its answers were calls in flight), then its probes, fallback calls and
+    fragile spells: how much of a down path's traffic answers, for ranking it as a
+    fallback. When that record holds at least
     ``PARTIAL_EVIDENCE`` calls of which at least ``PARTIAL_SHARE`` answered, an
     answering probe brings the path *partly* up: a brown-out, not an outage that is
     over, so the path is judged by that record (errors included) and is not fragile.
@@ -102,7 +103,7 @@ class Availability:
         self.since = tick
         self.answered, self.failed = float(answered), float(failed)
         self.saved = (0.0, 0.0)  # the record before the path went down
-        self.outage = (0.0, 0.0)  # (answers, errors) that sent it down, and errors since
+        self.outage = (0.0, 0.0)  # (answers, errors): those that sent it down, then every call
         self.probe_base = self.probe_every = probe_every
         self.max_probe_every = max_probe_every
         self.next_probe = tick
@@ -185,25 +186,25 @@ class Availability:
         self.state, self.since = State.UP, now
         seen_answers, seen_errors = self.outage
         seen = seen_answers + seen_errors
-        if seen >= PARTIAL_EVIDENCE and seen_answers >= PARTIAL_SHARE * seen:
+        partly = seen >= PARTIAL_EVIDENCE and seen_answers >= PARTIAL_SHARE * seen
+        if partly:
             # A partial outage (a brown-out, a rate limit on part of the calls): what its
             # calls answer since it went down is its availability now.
-            self.answered, self.failed, self.updated = seen_answers, seen_errors, now
-            self.probe_every = self.probe_base
-            self.detector.restart(0)
-            self.detector.add(round(seen), float(seen_answers))
-            self.trial_answers = 0
-            return True
-        # The outage is over: its errors (including those of its onset, which landed
-        # mixed with answers from calls in flight) do not count on.
-        away = now - self.updated  # the record was last faded when the path went down
-        kept = self.saved[0] * math.exp(-away / self.horizon) if away > 0 else self.saved[0]
-        self.answered, self.failed, self.updated = kept + answers, 0.0, now
+            self.answered, self.failed = seen_answers, seen_errors
+            history, history_answers = round(seen), float(seen_answers)
+        else:
+            # The outage is over: its errors (including those of its onset, which landed
+            # mixed with answers from calls in flight) do not count on.
+            away = now - self.updated  # the record was last faded when the path went down
+            kept = self.saved[0] * math.exp(-away / self.horizon) if away > 0 else self.saved[0]
+            self.answered, self.failed = kept + answers, 0.0
+            history, history_answers = answers, float(answers)
+        self.updated = now
         self.probe_every = self.probe_base
         self.detector.restart(0)
-        self.detector.add(answers, float(answers))
+        self.detector.add(history, history_answers)
         self.trial_answers = 0
-        return False
+        return partly
 
     def faded(self, tick: int) -> tuple[float, float]:
         """(answers, errors) of the record, each ``t`` ticks old counting ``exp(-t / horizon)``.

@@ -470,10 +470,14 @@ class Router:
     def _begin(
         self, request_input: Any, customer: str | None, deadline: float | None
     ) -> tuple[RunPlan, contextvars.Token[RunGuard | None]]:
-        """Guardrails, the plan, and the run's loop guard."""
-        if self._max_input_size is not None:
-            self._check_input(request_input, self._max_input_size)
-        plan = self._plan(customer, deadline)
+        """Guardrails, the plan, and the run's loop guard; observers hear of a refusal."""
+        try:
+            if self._max_input_size is not None:
+                self._check_input(request_input, self._max_input_size)
+            plan = self._plan(customer, deadline)
+        except RouterError as exc:  # refused before any path: observers still hear of it
+            self._refused(request_input, customer, exc)
+            raise
         guard = RunGuard(self._loop_limit) if self._loop_limit else None
         return plan, CURRENT_GUARD.set(guard)
 
@@ -507,11 +511,7 @@ class Router:
             self._shadow(plan, request_input, customer)
 
     def _route(self, request_input: Any, customer: str | None, deadline: float | None) -> RunResult:
-        try:
-            plan, guard = self._begin(request_input, customer, deadline)
-        except RouterError as exc:  # refused before any path: observers still hear of it
-            self._refused(request_input, customer, exc)
-            raise
+        plan, guard = self._begin(request_input, customer, deadline)
         try:
             result = self._drive(plan, request_input, customer)
         except RouterError as exc:
@@ -544,11 +544,7 @@ class Router:
     async def _aroute(
         self, request_input: Any, customer: str | None, deadline: float | None
     ) -> RunResult:
-        try:
-            plan, guard = self._begin(request_input, customer, deadline)
-        except RouterError as exc:  # refused before any path: observers still hear of it
-            self._refused(request_input, customer, exc)
-            raise
+        plan, guard = self._begin(request_input, customer, deadline)
         try:
             result = await self._adrive(plan, request_input, customer)
         except RouterError as exc:
@@ -695,8 +691,7 @@ class Router:
             if reserved is None:
                 continue
             if self._limiter.limited(name) and not self._limiter.acquire(name, now):
-                if reserved and self._budget is not None:  # no call: give it back
-                    self._budget.spend(customer, -reserved, 0, now)
+                self._unreserve(customer, reserved, now)
                 continue
             self._shadow_runner.submit(
                 self._run_shadow, path, -number, plan, request_input, customer, reserved
@@ -726,13 +721,7 @@ class Router:
         self._record(
             judged.outcome(plan.request_id, self.task, called.started, customer, shadow=True)
         )
-        now = self._clock()
-        if self._gate.breaker is not None:
-            failed = judged.errored and judged.attempt.error_class != "client_error"
-            self._gate.observe(path.name, failed, now)
-        if self._budget is not None:
-            cost = (judged.cost or 0.0) + judged.judge_cost
-            self._budget.spend(customer, cost - reserved, judged.tokens + judged.judge_tokens, now)
+        self._count_call(path, judged, customer, reserved)
 
     def _over_budget(
         self, scope: str, learned: Sequence[str], last_resorts: Sequence[str]
@@ -822,10 +811,14 @@ class Router:
         if not self._limiter.limited(name):
             return True
         if not self._try_slot(plan, action):
-            if reserved and self._budget is not None:  # no call: give the reservation back
-                self._budget.spend(customer, -reserved, 0, self._clock())
+            self._unreserve(customer, reserved, self._clock())
             return False
         return True
+
+    def _unreserve(self, customer: str | None, reserved: float, now: float) -> None:
+        """Give back a price reserved for a call that was not made."""
+        if reserved and self._budget is not None:
+            self._budget.spend(customer, -reserved, 0, now)
 
     def _try_slot(self, plan: RunPlan, action: CallPath) -> bool:
         name = action.path.name
@@ -896,22 +889,30 @@ class Router:
         self, plan: RunPlan, path: Path, judged: Judged, customer: str | None, reserved: float
     ) -> None:
         """Breaker counts and spending of one attempt (``reserved``: already counted)."""
-        if self._gate.breaker is not None:
-            failed = judged.errored and judged.attempt.error_class != "client_error"
-            self._gate.observe(path.name, failed, self._clock())
+        cost, tokens = self._count_call(path, judged, customer, reserved)
         if judged.cost is not None:
             observe_cost = getattr(self.policy, "observe_cost", None)
             if observe_cost is not None:
                 observe_cost(path.name, judged.cost)
+        plan.spend(cost, tokens)
+        if self._budget is not None and self._budget.budget.run_spent(
+            plan.spent_tokens, plan.spent_cost
+        ):
+            plan.stop("the run's budget is spent")
+
+    def _count_call(
+        self, path: Path, judged: Judged, customer: str | None, reserved: float
+    ) -> tuple[float, int]:
+        """Count one call towards its path's breaker and the daily budgets (``reserved``:
+        already counted); its cost and tokens."""
+        if self._gate.breaker is not None:
+            failed = judged.errored and judged.attempt.error_class != "client_error"
+            self._gate.observe(path.name, failed, self._clock())
         cost = (judged.cost or 0.0) + judged.judge_cost
         tokens = judged.tokens + judged.judge_tokens
-        plan.spend(cost, tokens)
-        if self._budget is None:
-            return
-        now = self._clock()
-        self._budget.spend(customer, cost - reserved, tokens, now)
-        if self._budget.budget.run_spent(plan.spent_tokens, plan.spent_cost):
-            plan.stop("the run's budget is spent")
+        if self._budget is not None:
+            self._budget.spend(customer, cost - reserved, tokens, self._clock())
+        return cost, tokens
 
     def _budget_alert(self, scope: str, message: str, share: float) -> None:
         self._alert(Alert("budget", self.task, None, message, self._clock()))
