@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold
         Thompson,
     )
     from router._cost import CostAware
+    from router._glr import GLRklUCB
     from router._health import DEFAULT_RULES as DEFAULT_HEALTH_RULES
     from router._health import HealthResult, HealthRule, evaluate_health
     from router._logging import StructuredLog
@@ -70,6 +71,7 @@ _LAZY = {
     "StaticOrder": ("router._baselines", "StaticOrder"),
     "Thompson": ("router._baselines", "Thompson"),
     "CostAware": ("router._cost", "CostAware"),
+    "GLRklUCB": ("router._glr", "GLRklUCB"),
     "DEFAULT_HEALTH_RULES": ("router._health", "DEFAULT_RULES"),
     "HealthResult": ("router._health", "HealthResult"),
     "HealthRule": ("router._health", "HealthRule"),
@@ -103,6 +105,7 @@ __all__ = [
     "ErrorClass",
     "Escalation",
     "FakeClock",
+    "GLRklUCB",
     "HealthResult",
     "HealthRule",
     "InputTooLarge",

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bandits import ChangeDetector, ConfigError
-from router._availability import Availability, State
+from bandits._fading import check_horizon
+from router._availability import Availability
 from router._policy import Choice, Reset
 from router._propensities import ProbabilityMatching
 from storage import PathPosterior
@@ -85,15 +86,16 @@ def _served_scores(
 
 
 class _Watch:
-    """What this process has seen of one path: its quality stream and its availability."""
+    """What this process follows of one path: its quality stream and its availability."""
 
-    __slots__ = ("availability", "errors", "last_tick", "n", "quality", "resets", "successes")
+    __slots__ = ("availability", "errors", "n", "quality", "resets", "successes")
 
     def __init__(self, row: PathPosterior, tick: int, policy: AdaptiveThompson) -> None:
         self.quality = ChangeDetector(delta=policy.delta)  # scores of the outputs it returned
+        _, _, answers, errors = row.faded(tick)
         self.availability = Availability(
-            answered=row.recent_n - row.recent_errors,
-            failed=row.recent_errors,
+            answered=answers,
+            failed=errors,
             tick=tick,
             delta=policy.delta,
             probe_every=policy.probe_every,
@@ -101,58 +103,63 @@ class _Watch:
             horizon=policy.availability_horizon,
         )
         self.n, self.successes, self.errors, self.resets = row.n, row.alpha, row.errors, row.resets
-        self.last_tick = tick
 
 
 class AdaptiveThompson:
-    """Thompson sampling that tells a broken path from a poor one, and notices change.
+    """Thompson sampling on evidence that fades by its age, telling a broken path from a
+    poor one, and noticing change.
 
     Each path has two score streams, read from the store so that every router on it
-    contributes: **quality** (did the output pass ``success_fn``) and
-    **availability** (did the call answer at all, or raise / time out).
+    contributes: **quality** (did the output pass ``success_fn``) and **availability**
+    (did the call answer at all, or raise / time out).
 
+    * **Fading.** Every observation counts ``exp(-age / horizon)``, its age counted in
+      scored attempts of the task since it was made, whichever path was tried: no
+      record, however old, locks a path out, and a path left behind is tried again
+      as its evidence fades (Thompson sampling's own exploration, from a wider
+      posterior). The store keeps the faded sums additively (shared by every
+      router and process); the horizon is ``horizon_per_path`` times the task's
+      number of paths when they are first stored, unless ``horizon`` is given.
     * **Change detection.** A Bernoulli GLR test (:class:`bandits.ChangeDetector`)
-      watches both streams. When a path's recent quality differs credibly from its
-      history, the path is reset in the store to its recent scores: silent drift
-      costs tens of requests, not thousands.
-    * **Down and probing.** When a change point shows that most calls now fail, the
-      path is *down*: it is skipped except for a probe, first after ``probe_every``
-      scored attempts of the task, then at doubling intervals up to
-      ``max_probe_every``. The first probe that answers brings it straight back,
-      with its quality record intact (errors never counted against its quality);
-      if a quarter or more of its calls since it went down answered (a brown-out),
-      it comes back judged by that record instead.
-    * **Forgetting.** The quality evidence of a path nobody has tried for ``idle``
-      scored attempts counts ``exp(-idle / idle_horizon)`` as much; each answer or
-      error on a path's availability record counts ``exp(-age / availability_horizon)``
-      (a later answer does not undo that): paths left behind are tried again now and
-      then, and an improvement or a recovery is found.
+      watches each path's quality; when recent scores differ credibly from the
+      path's history, the path is reset in the store to its recent evidence (shared
+      by every router). An abrupt change costs tens of requests; gradual drift is
+      tracked by the fading, and by the test once it has drifted far enough.
+    * **Holding a broken path.** The same test watches whether calls answer
+      (:class:`router._availability.Availability`): after a change point where most
+      calls fail, the path is held out of routing but for probes, at doubling
+      intervals from ``probe_every`` to ``max_probe_every`` scored attempts; the
+      first probe that answers brings it back, its quality record intact (errors
+      never count against quality).
+    * **Errors are rescued, wrong answers are not.** A path's expected score is what
+      trying it first serves: its quality when it answers and, for the share of
+      calls it has been seen to fail, what the best other path serves after the
+      fallback (at ``rescue_share``: the failed call cost time and money). Fallbacks
+      follow in the order that serves the most, less the price of each failed call
+      (see :func:`_served_scores`).
+    * **A floor.** The first choice is drawn with each path's probability of having
+      the highest expected score (probability matching), mixed with a uniform draw
+      for a ``floor`` share of requests: every path not held is tried first at
+      least ``floor / K`` of the time, and the logged propensity is exactly the
+      probability the choice was drawn with (never 0, for off-policy evaluation).
 
-    A path's expected score is what trying it first serves: its quality when it
-    answers, and for the share of calls it has been seen to fail, what the best other
-    path serves after the fallback (at ``rescue_share``: the failed call cost time and
-    money). The first choice is drawn with each path's probability of having the
-    highest (Thompson sampling by probability matching, :class:`ProbabilityMatching`),
-    and the logged propensity is exactly that probability. Fallbacks follow in the
-    order that serves the most, less the price of each failed call: by E[Q] - c / E[A]
-    (see :func:`_served_scores`), a down path by what its calls have answered since it
-    went down, so a path failing 60% of calls still rescues before a weak one that
-    always answers, and one failing 99% never does. Time is the task's count of scored
-    attempts, not seconds, so the policy behaves alike at 1 and at 5,000 requests per
-    second.
+    Time is the task's count of scored attempts, not seconds, so the policy behaves
+    alike at 1 and at 5,000 requests per second.
 
     Args:
+        horizon: scored attempts of the task after which an observation counts 1/e
+            (None: ``horizon_per_path`` per path).
+        horizon_per_path: the horizon per path of the task, when ``horizon`` is None.
         delta: false-alarm level of the change detectors (smaller: fewer false
             resets, slower detection).
-        idle_horizon: scored attempts after which an untried path's quality evidence
-            counts 1/e.
-        availability_horizon: scored attempts after which an answer or error on a
-            path's availability record counts 1/e.
-        probe_every: scored attempts before a down path's first probe.
-        max_probe_every: longest interval between probes of a down path.
+        availability_horizon: scored attempts after which an answer or error on this
+            router's availability record counts 1/e.
+        probe_every: scored attempts before a held path's first probe.
+        max_probe_every: longest interval between probes of a held path.
         rescue_share: how much an error the fallback rescues counts of what the next
             path serves; 0 when the router does not fall back (``Router`` builds its
             default policy so when ``fallback=False``).
+        floor: share of first choices drawn uniformly among the paths not held.
 
     Example:
         >>> import numpy as np
@@ -166,21 +173,29 @@ class AdaptiveThompson:
     def __init__(
         self,
         *,
+        horizon: float | None = None,
+        horizon_per_path: float = 700.0,
         delta: float = 0.005,
-        idle_horizon: float = 3000.0,
         availability_horizon: float = 1000.0,
         probe_every: int = 8,
         max_probe_every: int = 32,
         rescue_share: float = RESCUE_SHARE,
+        floor: float = 0.0,
     ) -> None:
         if not (isinstance(rescue_share, int | float) and 0.0 <= rescue_share <= 1.0):
             raise ConfigError(f"rescue_share must be a number in [0, 1], got {rescue_share!r}")
-        for name, value in (
-            ("idle_horizon", idle_horizon),
-            ("availability_horizon", availability_horizon),
+        if not (isinstance(floor, int | float) and 0.0 <= floor < 1.0):
+            raise ConfigError(f"floor must be a share in [0, 1), got {floor!r}")
+        self.horizon = None if horizon is None else check_horizon(horizon)
+        self.horizon_per_path = check_horizon(horizon_per_path)
+        if not (
+            isinstance(availability_horizon, int | float)
+            and math.isfinite(availability_horizon)
+            and availability_horizon > 0
         ):
-            if not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"{name} must be a positive number, got {value!r}")
+            raise ConfigError(
+                f"availability_horizon must be a positive number, got {availability_horizon!r}"
+            )
         if not 1 <= probe_every <= max_probe_every:
             raise ConfigError(
                 "need 1 <= probe_every <= max_probe_every, got "
@@ -188,26 +203,38 @@ class AdaptiveThompson:
             )
         ChangeDetector(delta=delta)  # validates delta
         self.delta = delta
-        self.idle_horizon = idle_horizon
-        self.availability_horizon = availability_horizon
+        self.availability_horizon = float(availability_horizon)
         self.probe_every = probe_every
         self.max_probe_every = max_probe_every
         self.rescue_share = float(rescue_share)
+        self.floor = float(floor)
         self._watches: dict[str, _Watch] = {}
         self._matching = ProbabilityMatching()
         self._now = 0  # the latest tick this policy has chosen at
 
     def __repr__(self) -> str:
         return (
-            f"AdaptiveThompson(delta={self.delta!r}, idle_horizon={self.idle_horizon!r}, "
+            f"AdaptiveThompson(horizon={self.horizon!r}, "
+            f"horizon_per_path={self.horizon_per_path!r}, delta={self.delta!r}, "
             f"availability_horizon={self.availability_horizon!r}, "
             f"probe_every={self.probe_every!r}, max_probe_every={self.max_probe_every!r}, "
-            f"rescue_share={self.rescue_share!r})"
+            f"rescue_share={self.rescue_share!r}, floor={self.floor!r})"
         )
 
+    def fading_horizon(self, paths: int) -> float | None:
+        """The horizon a task's evidence fades with, for a task of ``paths`` paths.
+
+        Example:
+            >>> AdaptiveThompson().fading_horizon(4)
+            2800.0
+            >>> AdaptiveThompson(horizon=500).fading_horizon(4)
+            500.0
+        """
+        return self.horizon if self.horizon is not None else self.horizon_per_path * max(1, paths)
+
     def down_paths(self) -> list[str]:
-        """Paths this process currently treats as down (skipped except for probes)."""
-        return [n for n, w in self._watches.items() if w.availability.state is State.DOWN]
+        """Paths this process currently holds out of routing (but for probes)."""
+        return [n for n, w in self._watches.items() if w.availability.held]
 
     def choose(
         self,
@@ -216,14 +243,14 @@ class AdaptiveThompson:
         tick: int,
         rng: np.random.Generator,
     ) -> Choice:
-        """Probe a down path if one is due, else draw among the paths that answer."""
+        """Probe a held path if one is due, else draw among the paths that answer."""
         self._now = max(self._now, tick)
         resets: list[Reset] = []
         offered: list[str] = []
-        held: list[str] = []  # down, or on trial
+        held: list[str] = []
         evidence: list[tuple[float, float, float, float]] = []
         held_evidence: list[tuple[float, float, float, float]] = []
-        watches, up = self._watches, State.UP  # locals: this loop runs on every request
+        watches = self._watches  # a local: this loop runs on every request
         for name in candidates:
             row = posteriors.get(name)
             if row is None:
@@ -233,75 +260,42 @@ class AdaptiveThompson:
             watch = watches.get(name)
             if watch is None or watch.n != row.n or watch.resets != row.resets:
                 watch = self._follow(name, row, tick, resets)
-            if watch.availability.state is not up:
-                watch.last_tick = tick  # being down says nothing about its quality
-                held.append(name)
-                held_evidence.append(self._outage_evidence(row, watch))
-                continue
-            offered.append(name)
-            evidence.append(self._evidence(row, watch, tick))
-        alpha, beta, rank = _served_scores(evidence, self.rescue_share, held_evidence)
-        due = [n for n in held if self._watches[n].availability.probe_due(tick)] if held else held
-        if due or not offered:
-            choice = self._probe(
-                (due or held)[0],
-                candidates,
-                offered=offered,
-                held=held,
-                alpha=alpha,
-                beta=beta,
-                resets=resets,
+            successes, failures, _, _ = row.faded(tick)
+            answered, failed = watch.availability.faded(tick)
+            seen = (
+                row.prior_alpha + successes,
+                row.prior_beta + failures,
+                AVAILABILITY_PRIOR[0] + answered,
+                AVAILABILITY_PRIOR[1] + failed,
             )
+            if watch.availability.held:
+                held.append(name)
+                held_evidence.append(seen)
+            else:
+                offered.append(name)
+                evidence.append(seen)
+        alpha, beta, rank = _served_scores(evidence, self.rescue_share, held_evidence)
+        due = [n for n in held if watches[n].availability.probe_due(tick)] if held else held
+        if due or not offered:
+            choice = self._probe((due or held)[0], candidates, offered, held, alpha, beta, resets)
         else:
             matched = self._matching.lookup(tuple(offered), alpha, beta, tick)
-            first = self._matching.pick(matched.probabilities, rng)
+            probabilities = matched.probabilities
+            if self.floor > 0.0 and len(offered) > 1:
+                share = self.floor / len(offered)
+                probabilities = tuple((1.0 - self.floor) * p + share for p in probabilities)
+            first = self._matching.pick(probabilities, rng)
             names = [*offered, *held] if held else offered
             rest = sorted(range(len(names)), key=rank.__getitem__, reverse=True)
             order = [offered[first], *(names[i] for i in rest if i != first)]
-            propensities = matched.as_dict
+            propensities = dict(zip(offered, probabilities, strict=True))
             if held:
-                propensities = {**propensities, **dict.fromkeys(held, 0.0)}
+                propensities.update(dict.fromkeys(held, 0.0))
             choice = Choice(order, propensities, resets)
         first_watch = watches.get(choice.order[0])
         if first_watch is not None:
             first_watch.availability.chosen(tick)
         return choice
-
-    def _evidence(
-        self, row: PathPosterior, watch: _Watch, tick: int
-    ) -> tuple[float, float, float, float]:
-        """Beta parameters of the path's quality and availability, old evidence faded."""
-        # row.recent_successes and row.quality_failures, inlined (the hot path of choose)
-        successes = row.alpha - (row.base_alpha or 0.0)
-        failures = row.beta - (row.base_beta or 0.0) - (row.errors - row.base_errors)
-        idle = tick - watch.last_tick
-        if idle > 0:
-            weight = math.exp(-idle / self.idle_horizon)
-            successes, failures = weight * successes, weight * failures
-        # watch.availability.faded(tick), inlined
-        availability = watch.availability
-        answered, failed = availability.answered, availability.failed
-        age = tick - availability.updated
-        if age > 0:
-            fade = math.exp(-age / availability.horizon)
-            answered, failed = fade * answered, fade * failed
-        return (
-            row.prior_alpha + successes,
-            row.prior_beta + failures,
-            AVAILABILITY_PRIOR[0] + answered,
-            AVAILABILITY_PRIOR[1] + failed,
-        )
-
-    @staticmethod
-    def _outage_evidence(row: PathPosterior, watch: _Watch) -> tuple[float, float, float, float]:
-        """A down path's quality, and its availability since the change that sent it down."""
-        answers, errors = watch.availability.outage
-        return (
-            row.prior_alpha + row.recent_successes,
-            row.prior_beta + row.quality_failures,
-            AVAILABILITY_PRIOR[0] + answers,
-            AVAILABILITY_PRIOR[1] + errors,
-        )
 
     def observe(self, path: str, score: float, tick: int, errored: bool = False) -> None:
         """Follow whether this router's calls to ``path`` answer (quality comes from the store)."""
@@ -310,10 +304,9 @@ class AdaptiveThompson:
             watch.availability.observe(not errored, tick, self._now)
 
     @staticmethod
-    def _probe(
+    def _probe(  # noqa: PLR0917 - private, called from choose only
         name: str,
         candidates: Sequence[str],
-        *,
         offered: list[str],
         held: list[str],
         alpha: list[float],
@@ -326,23 +319,20 @@ class AdaptiveThompson:
         return Choice(order, {n: float(n == name) for n in candidates}, resets)
 
     def _follow(self, name: str, row: PathPosterior, tick: int, resets: list[Reset]) -> _Watch:
-        """Feed the path's new attempts (from any router) to its two detectors."""
+        """Feed the path's new attempts (from any router) to its quality detector."""
         watch = self._watches.get(name)
         if watch is None:
             watch = self._watches[name] = _Watch(row, tick, self)
         if row.resets != watch.resets:  # another router found a change point
             watch.quality.restart(0)
             watch.resets = row.resets
-        new = row.n - watch.n
-        if new > 0:
-            answered = new - (row.errors - watch.errors)
-            watch.last_tick = tick
-            if answered > 0:
-                changed = watch.quality.add(answered, row.alpha - watch.successes)
-                if changed is not None:
-                    kept_s, kept_n = watch.quality.window(changed)
-                    resets.append(Reset(name, kept_s, kept_n, row.resets))
-                    watch.quality.restart(kept_n)
-                    watch.resets = row.resets + 1
+        answered = (row.n - watch.n) - (row.errors - watch.errors)
+        if answered > 0:
+            changed = watch.quality.add(answered, row.alpha - watch.successes)
+            if changed is not None:
+                kept_s, kept_n = watch.quality.window(changed)
+                resets.append(Reset(name, kept_s, kept_n, row.resets, tick))
+                watch.quality.restart(kept_n)
+                watch.resets = row.resets + 1
         watch.n, watch.successes, watch.errors = row.n, row.alpha, row.errors
         return watch

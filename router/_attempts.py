@@ -65,6 +65,7 @@ class Judged:
         *,
         propensity: float | None = None,
         shadow: bool = False,
+        tick: int | None = None,
     ) -> Outcome:
         """The store's row for this attempt (a shadow call's is marked ``{"shadow": True}``)."""
         attempt = self.attempt
@@ -85,6 +86,7 @@ class Judged:
             tokens_out=self.tokens_out,
             cost=self.cost,
             metadata={**metadata, "shadow": True} if shadow else metadata,
+            tick=tick,
         )
 
 

@@ -18,7 +18,8 @@ class CostAware:
     """Wraps a policy so it weighs each path's success against its cost per call.
 
     Each request draws every path's success rate ``theta`` from its posterior (its
-    evidence since the last change point, so drift is followed) and ranks paths by:
+    evidence since the last change point, faded by its age, so drift is followed) and
+    ranks paths by:
 
     * ``weight``: ``theta - weight * cost`` (successes one dollar is worth: with
       ``weight=20``, a path 5 cents dearer must succeed 1 point more often), or
@@ -92,6 +93,11 @@ class CostAware:
         old = self._costs.get(path)
         self._costs[path] = cost if old is None else self._keep * old + (1 - self._keep) * cost
 
+    def fading_horizon(self, paths: int) -> float | None:
+        """The wrapped policy's horizon for a task's evidence (None: the store's default)."""
+        inner = getattr(self.inner, "fading_horizon", None)
+        return None if inner is None else inner(paths)
+
     def cost_of(self, path: str) -> float:
         """The path's recent mean cost per call (0.0 before any was recorded)."""
         return self._costs.get(path, 0.0)
@@ -115,7 +121,7 @@ class CostAware:
         if len(offered) < 2 or max(inner.propensities.values(), default=0.0) >= 1.0:
             return inner  # one path, or a probe of a down path: keep the wrapped choice
         held = [n for n in inner.order if n not in offered]
-        alpha, beta = _evidence(offered, posteriors)
+        alpha, beta = _evidence(offered, posteriors, tick)
         cost = np.array([self.cost_of(n) for n in offered])
         theta = rng.beta(alpha, beta, size=(self.draws + 1, len(offered)))
         value = self._value(theta, cost)
@@ -142,8 +148,17 @@ class CostAware:
 
 
 def _evidence(
-    names: Sequence[str], posteriors: Mapping[str, PathPosterior]
+    names: Sequence[str], posteriors: Mapping[str, PathPosterior], tick: int
 ) -> tuple[list[float], list[float]]:
-    found = [posteriors.get(name) for name in names]
-    pairs = [(1.0, 1.0) if row is None else row.recent_parameters for row in found]
-    return [a for a, _ in pairs], [b for _, b in pairs]
+    """Beta parameters of each path's faded evidence (errors count as failures here)."""
+    alpha, beta = [], []
+    for name in names:
+        row = posteriors.get(name)
+        if row is None:
+            alpha.append(1.0)
+            beta.append(1.0)
+            continue
+        successes, failures, _, errors = row.faded(tick)
+        alpha.append(max(row.prior_alpha + successes, 1e-3))
+        beta.append(max(row.prior_beta + failures + errors, 1e-3))
+    return alpha, beta

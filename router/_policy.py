@@ -14,12 +14,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Reset:
-    """A change point the policy detected: restart ``path`` at its last ``keep_count`` scores."""
+    """A change point the policy detected: restart ``path`` at its last ``keep_count`` scores
+    (fresh evidence as of ``tick``; None: the store's tick when it resets)."""
 
     path: str
     keep_successes: float
     keep_count: int
     seen_resets: int
+    tick: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

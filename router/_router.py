@@ -719,7 +719,9 @@ class Router:
             self._limiter.release(path.name)
         judged = self._judge.judge(action, request_input, called)
         self._record(
-            judged.outcome(plan.request_id, self.task, called.started, customer, shadow=True)
+            judged.outcome(
+                plan.request_id, self.task, called.started, customer, shadow=True, tick=plan.tick
+            )
         )
         self._count_call(path, judged, customer, reserved)
 
@@ -853,7 +855,12 @@ class Router:
         propensity = plan.propensities.get(path.name)
         self._record(
             judged.outcome(
-                plan.request_id, self.task, called.started, customer, propensity=propensity
+                plan.request_id,
+                self.task,
+                called.started,
+                customer,
+                propensity=propensity,
+                tick=plan.tick,
             )
         )
         self._account(plan, path, judged, customer, reserved)
@@ -1024,7 +1031,14 @@ class Router:
     def _adopt(self, paths: Sequence[Path]) -> None:
         for path in paths:
             self._limiter.configure(path.name, path.rate_limit, path.max_in_flight)
-        self._store.ensure_paths(self.task, [p.name for p in paths])
+        names = [p.name for p in paths]
+        fading = getattr(self.policy, "fading_horizon", None)
+        # the policy's horizon for the task's evidence, with as many paths as it has now
+        horizon = None if fading is None else fading(len({*self._by_name, *names}))
+        if horizon is None:
+            self._store.ensure_paths(self.task, names)
+        else:
+            self._store.ensure_paths(self.task, names, horizon=horizon)
 
     def _posteriors(self) -> dict[str, PathPosterior]:
         try:
@@ -1041,6 +1055,7 @@ class Router:
                 keep_successes=reset.keep_successes,
                 keep_count=reset.keep_count,
                 seen_resets=reset.seen_resets,
+                tick=reset.tick,
             )
         except StoreError as exc:
             logger.warning("change point on path %r not saved: %s", reset.path, exc)

@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from bandits._fading import DEFAULT_HORIZON
 from router import Choice, Policy
 from storage import Outcome, PathPosterior, Report, Store
 
@@ -126,10 +127,14 @@ class DelayedStore:
         return self.inner.url
 
     def ensure_paths(
-        self, task: str, paths: Sequence[str], prior: tuple[float, float] = (1.0, 1.0)
+        self,
+        task: str,
+        paths: Sequence[str],
+        prior: tuple[float, float] = (1.0, 1.0),
+        horizon: float = DEFAULT_HORIZON,
     ) -> None:
         """Immediate."""
-        self.inner.ensure_paths(task, paths, prior)
+        self.inner.ensure_paths(task, paths, prior, horizon)
 
     def posteriors(self, task: str) -> dict[str, PathPosterior]:
         """What the store holds once every call finished by now has been recorded."""
@@ -159,7 +164,14 @@ class DelayedStore:
         return getattr(inner, name)
 
     def reset(
-        self, task: str, path: str, *, keep_successes: float, keep_count: int, seen_resets: int
+        self,
+        task: str,
+        path: str,
+        *,
+        keep_successes: float,
+        keep_count: int,
+        seen_resets: int,
+        tick: int | None = None,
     ) -> bool:
         """Immediate."""
         return self.inner.reset(
@@ -168,6 +180,7 @@ class DelayedStore:
             keep_successes=keep_successes,
             keep_count=keep_count,
             seen_resets=seen_resets,
+            tick=tick,
         )
 
     def report(self, task: str, request_id: str, score: float, at: float) -> Report:
@@ -211,6 +224,11 @@ class DelayedPolicy:
         """Deliver the observations due by now, then ask the wrapped policy."""
         self._pending.release()
         return self.inner.choose(candidates, posteriors, tick, rng)
+
+    def fading_horizon(self, paths: int) -> float | None:
+        """The wrapped policy's horizon for a task's evidence (None: the store's default)."""
+        inner = getattr(self.inner, "fading_horizon", None)
+        return None if inner is None else inner(paths)
 
     def observe_cost(self, path: str, cost: float) -> None:
         """Passed on at once to a cost-aware policy (a price is known when the call ends)."""

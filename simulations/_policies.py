@@ -17,6 +17,7 @@ from router import (
     CostAware,
     DiscountedThompson,
     EpsilonGreedy,
+    GLRklUCB,
     Policy,
     RoundRobin,
     SlidingWindowThompson,
@@ -52,6 +53,7 @@ _CLASSES: dict[str, tuple[Callable[..., Policy], dict[str, Any]]] = {
     "discounted-ts": (DiscountedThompson, {"gamma": 0.995}),
     "sliding-window-ts": (SlidingWindowThompson, {"window": 1000}),
     "cost-aware": (_cost_aware, {}),
+    "glr-klucb": (GLRklUCB, {}),
 }
 
 POLICIES: dict[str, Callable[[], Policy]] = {
@@ -69,6 +71,7 @@ DESCRIPTIONS = {
     "discounted-ts": "discounted Thompson sampling, gamma = 0.995",
     "sliding-window-ts": "sliding-window Thompson sampling, last 1000 scores",
     "cost-aware": "the router's default weighing success against cost (20 successes per $)",
+    "glr-klucb": "GLR-klUCB: change detection with local restarts and forced exploration",
     ORACLE: "knows the true best path at every moment",
 }
 

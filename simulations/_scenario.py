@@ -95,6 +95,11 @@ class Scenario(BaseModel):
         description="requests per simulated second",
     )
     paths: list[PathSpec] = Field(min_length=1)
+    kind: str | None = Field(
+        default=None,
+        max_length=50,
+        description="the kind of change replayed (set by simulations.random_scenarios)",
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> Scenario:

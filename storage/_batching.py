@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from bandits import ConfigError
+from bandits._fading import DEFAULT_HORIZON
 from storage._pending import with_outcomes
 from storage._protocol import Store
 from storage._records import Outcome, PathPosterior, Report
@@ -95,10 +96,14 @@ class BatchingStore:
         return len(self._pending)
 
     def ensure_paths(
-        self, task: str, paths: Sequence[str], prior: tuple[float, float] = (1.0, 1.0)
+        self,
+        task: str,
+        paths: Sequence[str],
+        prior: tuple[float, float] = (1.0, 1.0),
+        horizon: float = DEFAULT_HORIZON,
     ) -> None:
         """Create the posteriors in the store (not batched)."""
-        self._inner.ensure_paths(task, paths, prior)
+        self._inner.ensure_paths(task, paths, prior, horizon)
         self._forget(task)
 
     def posteriors(self, task: str) -> dict[str, PathPosterior]:
@@ -143,7 +148,14 @@ class BatchingStore:
         return self.flush()
 
     def reset(
-        self, task: str, path: str, *, keep_successes: float, keep_count: int, seen_resets: int
+        self,
+        task: str,
+        path: str,
+        *,
+        keep_successes: float,
+        keep_count: int,
+        seen_resets: int,
+        tick: int | None = None,
     ) -> bool:
         """Write the queue, then reset the path in the store."""
         self.flush()
@@ -154,6 +166,7 @@ class BatchingStore:
             keep_successes=keep_successes,
             keep_count=keep_count,
             seen_resets=seen_resets,
+            tick=tick,
         )
 
     def report(self, task: str, request_id: str, score: float, at: float) -> Report:

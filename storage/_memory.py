@@ -8,9 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from bandits import ConfigError
+from bandits._fading import DEFAULT_HORIZON, add_in_epoch, check_horizon, weight
 from storage._controls import MemoryControls
 from storage._daily import DailyTotals, day_of, fold
 from storage._errors import UnknownRequestError, check_served
+from storage._evidence import FadedAdd
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report
 
 
@@ -25,6 +27,12 @@ class _Row:
         "base_n",
         "beta",
         "errors",
+        "fade_epoch",
+        "faded_answers",
+        "faded_errors",
+        "faded_failures",
+        "faded_successes",
+        "horizon",
         "n",
         "prior_alpha",
         "prior_beta",
@@ -33,11 +41,15 @@ class _Row:
         "updated_at",
     )
 
-    def __init__(self, prior: tuple[float, float]) -> None:
+    def __init__(self, prior: tuple[float, float], horizon: float = DEFAULT_HORIZON) -> None:
         self.alpha, self.beta = prior
         self.prior_alpha, self.prior_beta = prior
         self.base_alpha, self.base_beta = prior
         self.n = self.base_n = self.resets = self.errors = self.base_errors = 0
+        self.horizon = horizon
+        self.fade_epoch = 0
+        self.faded_successes = self.faded_failures = 0.0
+        self.faded_answers = self.faded_errors = 0.0
         self.updated_at: float | None = None
         self.snapshot_cache: PathPosterior | None = None  # rebuilt only after a change
 
@@ -58,6 +70,12 @@ class _Row:
             self.updated_at,
             self.errors,
             self.base_errors,
+            self.horizon,
+            self.fade_epoch,
+            self.faded_successes,
+            self.faded_failures,
+            self.faded_answers,
+            self.faded_errors,
         )
         return self.snapshot_cache
 
@@ -67,6 +85,16 @@ class _Row:
         self.n += count
         self.errors += errors
         self.updated_at = at
+        self.snapshot_cache = None
+
+    def fade(self, add: FadedAdd) -> None:
+        """Add weighted evidence to the faded sums, in the later of the two epochs."""
+        mine, theirs = self.fade_epoch, add.epoch
+        self.faded_successes = add_in_epoch(self.faded_successes, mine, add.successes, theirs)
+        self.faded_failures = add_in_epoch(self.faded_failures, mine, add.failures, theirs)
+        self.faded_answers = add_in_epoch(self.faded_answers, mine, add.answers, theirs)
+        self.faded_errors = add_in_epoch(self.faded_errors, mine, add.errors, theirs)
+        self.fade_epoch = max(mine, theirs)
         self.snapshot_cache = None
 
 
@@ -103,14 +131,20 @@ class MemoryStore(MemoryControls):
         return "memory://"
 
     def ensure_paths(
-        self, task: str, paths: Sequence[str], prior: tuple[float, float] = (1.0, 1.0)
+        self,
+        task: str,
+        paths: Sequence[str],
+        prior: tuple[float, float] = (1.0, 1.0),
+        horizon: float = DEFAULT_HORIZON,
     ) -> None:
-        """Create a posterior at ``prior`` for each path not seen before."""
+        """Create a posterior at ``prior`` fading with ``horizon`` for each path not seen
+        before (paths already known keep theirs)."""
+        horizon = check_horizon(horizon)
         with self._lock:
             rows = self._tasks.setdefault(task, {})
             for path in paths:
                 if path not in rows:
-                    rows[path] = _Row(prior)
+                    rows[path] = _Row(prior, horizon)
 
     def posteriors(self, task: str) -> dict[str, PathPosterior]:
         """Snapshot of every path's posterior for ``task``."""
@@ -137,9 +171,17 @@ class MemoryStore(MemoryControls):
             return sum(self._record(outcome) for outcome in batch)
 
     def reset(
-        self, task: str, path: str, *, keep_successes: float, keep_count: int, seen_resets: int
+        self,
+        task: str,
+        path: str,
+        *,
+        keep_successes: float,
+        keep_count: int,
+        seen_resets: int,
+        tick: int | None = None,
     ) -> bool:
-        """Restart the path's recent evidence at the last ``keep_count`` scores."""
+        """Restart the path's recent evidence at the last ``keep_count`` scores, which
+        count as fresh (made at ``tick``) in the faded sums."""
         with self._lock:
             row = self._tasks.get(task, {}).get(path)
             if row is None or row.resets != seen_resets:
@@ -149,6 +191,11 @@ class MemoryStore(MemoryControls):
             row.base_n = row.n - keep_count
             row.base_errors = row.errors
             row.resets += 1
+            epoch, w = weight(self._tick(task) if tick is None else tick, row.horizon)
+            row.fade(FadedAdd(epoch, 0.0, 0.0, 0.0, 0.0))  # into the later of the epochs
+            w = add_in_epoch(0.0, row.fade_epoch, w, epoch)  # the kept window's weight there
+            row.faded_successes = w * keep_successes
+            row.faded_failures = w * (keep_count - keep_successes)
             row.snapshot_cache = None
             return True
 
@@ -166,10 +213,14 @@ class MemoryStore(MemoryControls):
             previous = stored.score
             if previous != score:
                 row = self._row(task, stored.path)
+                tick = self._tick(task) if stored.tick is None else stored.tick
                 if previous is None:
                     row.add(score, 1, at)
+                    row.fade(FadedAdd.of(score, errored=False, tick=tick, horizon=row.horizon))
                 else:
                     row.add(score - previous, 0, at)
+                    change = score - previous
+                    row.fade(FadedAdd.rescored(change, tick=tick, horizon=row.horizon))
                 self._outcomes[(request_id, stored.attempt)] = replace(stored, score=score)
             return Report(request_id, task, stored.path, stored.attempt, previous, score)
 
@@ -215,13 +266,20 @@ class MemoryStore(MemoryControls):
             row = rows[path] = _Row((1.0, 1.0))
         return row
 
+    def _tick(self, task: str) -> int:
+        """The task's count of scored attempts (the tick of an outcome that has none)."""
+        return sum(row.n for row in self._tasks.get(task, {}).values())
+
     def _record(self, outcome: Outcome) -> bool:
         key = (outcome.request_id, outcome.attempt)
         if key in self._outcomes:
             return False
         if outcome.score is not None:
-            self._row(outcome.task, outcome.path).add(
-                outcome.score, 1, outcome.created_at, int(outcome.errored)
+            row = self._row(outcome.task, outcome.path)
+            tick = self._tick(outcome.task) if outcome.tick is None else outcome.tick
+            row.add(outcome.score, 1, outcome.created_at, int(outcome.errored))
+            row.fade(
+                FadedAdd.of(outcome.score, errored=outcome.errored, tick=tick, horizon=row.horizon)
             )
         self._outcomes[key] = outcome
         if self._last_attempt.get(outcome.request_id, 0) < outcome.attempt:

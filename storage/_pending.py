@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from bandits._fading import DEFAULT_HORIZON, add_in_epoch
+from storage._evidence import FadedAdd
 from storage._records import Outcome, PathPosterior
 
 
@@ -26,8 +28,11 @@ def with_outcomes(
     for outcome in outcomes:
         if outcome.score is None:
             continue
-        row = result.get(outcome.path) or PathPosterior(outcome.path, 1.0, 1.0, 0)
+        row = result.get(outcome.path) or _new_row(outcome.path, (1.0, 1.0), DEFAULT_HORIZON)
         latest = outcome.created_at if row.updated_at is None else row.updated_at
+        tick = sum(r.n for r in result.values()) if outcome.tick is None else outcome.tick
+        add = FadedAdd.of(outcome.score, errored=outcome.errored, tick=tick, horizon=row.horizon)
+        epoch = row.fade_epoch
         result[outcome.path] = replace(
             row,
             alpha=row.alpha + outcome.score,
@@ -35,12 +40,22 @@ def with_outcomes(
             n=row.n + 1,
             errors=row.errors + int(outcome.errored),
             updated_at=max(latest, outcome.created_at),
+            fade_epoch=max(epoch, add.epoch),
+            faded_successes=add_in_epoch(
+                row.faded_successes or 0.0, epoch, add.successes, add.epoch
+            ),
+            faded_failures=add_in_epoch(row.faded_failures or 0.0, epoch, add.failures, add.epoch),
+            faded_answers=add_in_epoch(row.faded_answers or 0.0, epoch, add.answers, add.epoch),
+            faded_errors=add_in_epoch(row.faded_errors or 0.0, epoch, add.errors, add.epoch),
         )
     return result
 
 
 def with_paths(
-    rows: Mapping[str, PathPosterior], paths: Iterable[str], prior: tuple[float, float]
+    rows: Mapping[str, PathPosterior],
+    paths: Iterable[str],
+    prior: tuple[float, float],
+    horizon: float = DEFAULT_HORIZON,
 ) -> dict[str, PathPosterior]:
     """``rows`` plus a posterior at ``prior`` for each path it lacks (as ``ensure_paths``).
 
@@ -52,5 +67,22 @@ def with_paths(
     result = dict(rows)
     for path in paths:
         if path not in result:
-            result[path] = PathPosterior(path, prior[0], prior[1], 0, prior[0], prior[1])
+            result[path] = _new_row(path, prior, horizon)
     return result
+
+
+def _new_row(path: str, prior: tuple[float, float], horizon: float) -> PathPosterior:
+    """A path's row as a store creates it: the prior, no evidence yet."""
+    return PathPosterior(
+        path,
+        prior[0],
+        prior[1],
+        0,
+        prior[0],
+        prior[1],
+        horizon=horizon,
+        faded_successes=0.0,
+        faded_failures=0.0,
+        faded_answers=0.0,
+        faded_errors=0.0,
+    )

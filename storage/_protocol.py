@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
+from bandits._fading import DEFAULT_HORIZON
 from storage._controls import PathState, Spend
 from storage._records import Outcome, PathPosterior, Report
 
@@ -23,9 +24,14 @@ class Store(Protocol):
         ...
 
     def ensure_paths(
-        self, task: str, paths: Sequence[str], prior: tuple[float, float] = (1.0, 1.0)
+        self,
+        task: str,
+        paths: Sequence[str],
+        prior: tuple[float, float] = (1.0, 1.0),
+        horizon: float = DEFAULT_HORIZON,
     ) -> None:
-        """Create a posterior at ``prior`` for each path the store does not know yet."""
+        """Create a posterior at ``prior`` for each path the store does not know yet,
+        its evidence fading with ``horizon`` ticks (known paths keep their horizon)."""
         ...
 
     def posteriors(self, task: str) -> dict[str, PathPosterior]:
@@ -51,14 +57,23 @@ class Store(Protocol):
         ...
 
     def reset(
-        self, task: str, path: str, *, keep_successes: float, keep_count: int, seen_resets: int
+        self,
+        task: str,
+        path: str,
+        *,
+        keep_successes: float,
+        keep_count: int,
+        seen_resets: int,
+        tick: int | None = None,
     ) -> bool:
         """Restart the path's recent evidence at the last ``keep_count`` scores (a change point).
 
         Moves the base so that ``keep_successes`` successes and ``keep_count -
         keep_successes`` failures remain as recent evidence; the full sums are untouched.
-        Returns False (and changes nothing) if the path was reset since ``seen_resets``
-        was read, so concurrent detectors reset a path once.
+        The faded quality sums become that window, as if observed at ``tick`` (None: the
+        task's count of scored attempts now). Returns False (and changes nothing) if the
+        path was reset since ``seen_resets`` was read, so concurrent detectors reset a
+        path once.
         """
         ...
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bandits import BetaPosterior
+from bandits._fading import DEFAULT_HORIZON
+from bandits._fading import scale as fade_scale
 
 
 @dataclass(slots=True)  # not frozen: built on every attempt, and frozen init costs 3x
@@ -18,7 +20,9 @@ class Outcome:
     raised or returned a non-score): such a row is kept for the record and leaves the
     posterior untouched. ``errored`` marks an attempt whose call raised or timed out, so
     there was no output to judge (it scores 0); the store counts these separately so a
-    policy can tell an unavailable path from a poor one.
+    policy can tell an unavailable path from a poor one. ``tick`` is the task's count
+    of scored attempts when the request was planned: the age the outcome's evidence
+    fades from (None: the store's count when it is recorded).
 
     Example:
         >>> Outcome("r1", 1, "extract", "regex", score=1.0, created_at=0.0).is_scored
@@ -40,6 +44,7 @@ class Outcome:
     tokens_out: int | None = None
     cost: float | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    tick: int | None = None
 
     @property
     def is_scored(self) -> bool:
@@ -55,6 +60,13 @@ class PathPosterior:
     attempts among them that raised (score 0, no output). A change-point reset moves
     ``base_alpha``, ``base_beta``, ``base_n`` and ``base_errors`` instead of rewriting
     the sums, so "since the last reset" is a subtraction; ``resets`` counts the resets.
+
+    The ``faded_*`` sums hold the same evidence weighted by its age (see
+    :mod:`bandits._fading`), kept in epoch ``fade_epoch`` of a fading with ``horizon``
+    ticks: ``faded_successes`` and ``faded_failures`` (outputs judged, since the last
+    reset), ``faded_answers`` and ``faded_errors`` (calls that answered or raised).
+    :meth:`faded` reads them at a tick. A row built without them (None) has its
+    recent evidence read unfaded.
 
     Example:
         >>> row = PathPosterior("a", alpha=3.0, beta=3.0, n=4, errors=1)
@@ -77,6 +89,12 @@ class PathPosterior:
     updated_at: float | None = None
     errors: int = 0
     base_errors: int = 0
+    horizon: float = DEFAULT_HORIZON
+    fade_epoch: int = 0
+    faded_successes: float | None = None
+    faded_failures: float | None = None
+    faded_answers: float | None = None
+    faded_errors: float | None = None
 
     def __post_init__(self) -> None:
         if self.base_alpha is None:
@@ -126,6 +144,34 @@ class PathPosterior:
     def quality_failures(self) -> float:
         """Sum of (1 - score) over outputs since the last reset (errors left out)."""
         return self.recent_failures - self.recent_errors
+
+    def faded(self, tick: int) -> tuple[float, float, float, float]:
+        """(successes, failures, answers, errors), each weighed by its age at ``tick``.
+
+        Successes and failures are those of outputs since the last reset; answers and
+        errors count calls. A row without faded sums gives its recent evidence unfaded.
+
+        Example:
+            >>> row = PathPosterior("a", 3.0, 2.0, 3, faded_successes=2.0, faded_failures=1.0,
+            ...                     faded_answers=3.0, faded_errors=0.0, horizon=100.0)
+            >>> [round(v, 3) for v in row.faded(100)]  # recorded at tick 0, read 100 later
+            [0.736, 0.368, 1.104, 0.0]
+        """
+        if self.faded_successes is None:
+            errors = float(self.recent_errors)
+            return (
+                self.recent_successes,
+                self.quality_failures,
+                self.recent_n - errors,
+                errors,
+            )
+        scale = fade_scale(self.fade_epoch, tick, self.horizon)
+        return (
+            self.faded_successes * scale,
+            (self.faded_failures or 0.0) * scale,
+            (self.faded_answers or 0.0) * scale,
+            (self.faded_errors or 0.0) * scale,
+        )
 
 
 @dataclass(frozen=True, slots=True)

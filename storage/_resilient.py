@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from bandits import ConfigError
+from bandits._fading import DEFAULT_HORIZON
 from storage._errors import (
     StoreError,
     StoreUnavailableError,
@@ -26,7 +27,7 @@ from storage._records import Outcome, PathPosterior, Report
 logger = logging.getLogger("outcome_router")
 
 _T = TypeVar("_T")
-_PathsCall = tuple[str, tuple[str, ...], tuple[float, float]]
+_PathsCall = tuple[str, tuple[str, ...], tuple[float, float], float]
 
 
 class ResilientStore:
@@ -115,21 +116,26 @@ class ResilientStore:
         return self._down_since is not None
 
     def ensure_paths(
-        self, task: str, paths: Sequence[str], prior: tuple[float, float] = (1.0, 1.0)
+        self,
+        task: str,
+        paths: Sequence[str],
+        prior: tuple[float, float] = (1.0, 1.0),
+        horizon: float = DEFAULT_HORIZON,
     ) -> None:
         """Create the posteriors in the store, or locally (replayed later) while it is down."""
         if self._ready():
             try:
-                self._inner.ensure_paths(task, paths, prior)
+                self._inner.ensure_paths(task, paths, prior, horizon)
             except StoreError as exc:
                 self._mark_down(exc)
             else:
                 with self._lock:
-                    self._known[task] = with_paths(self._known.get(task, {}), paths, prior)
+                    known = self._known.get(task, {})
+                    self._known[task] = with_paths(known, paths, prior, horizon)
                 return
         with self._lock:
-            self._paths.append((task, tuple(paths), prior))
-            self._known[task] = with_paths(self._known.get(task, {}), paths, prior)
+            self._paths.append((task, tuple(paths), prior, horizon))
+            self._known[task] = with_paths(self._known.get(task, {}), paths, prior, horizon)
 
     def posteriors(self, task: str) -> dict[str, PathPosterior]:
         """The store's posteriors, or the last ones read plus queued outcomes while it is down."""
@@ -176,7 +182,14 @@ class ResilientStore:
         return self._queue(batch)
 
     def reset(
-        self, task: str, path: str, *, keep_successes: float, keep_count: int, seen_resets: int
+        self,
+        task: str,
+        path: str,
+        *,
+        keep_successes: float,
+        keep_count: int,
+        seen_resets: int,
+        tick: int | None = None,
     ) -> bool:
         """Reset the path in the store. Raises StoreUnavailableError while it is down."""
         self._require_store()
@@ -187,6 +200,7 @@ class ResilientStore:
                 keep_successes=keep_successes,
                 keep_count=keep_count,
                 seen_resets=seen_resets,
+                tick=tick,
             )
         )
 
@@ -228,8 +242,8 @@ class ResilientStore:
                 batch, start, paths = list(self._pending), self._taken, list(self._paths)
             if not (batch or paths):
                 return 0  # nothing to write: says nothing about the store either
-            for task, names, prior in paths:
-                self._call(functools.partial(self._inner.ensure_paths, task, names, prior))
+            for task, names, prior, horizon in paths:
+                self._call(functools.partial(self._inner.ensure_paths, task, names, prior, horizon))
             stored = self._call(lambda: self._write(batch)) if batch else 0
             with self._lock:
                 for _ in range(start + len(batch) - self._taken):  # < 0 when others were dropped

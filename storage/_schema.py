@@ -36,6 +36,16 @@ posteriors = sa.Table(
     sa.Column("errors", sa.BigInteger, nullable=False),
     sa.Column("base_errors", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=True),
+    # The same evidence weighted by its age (bandits._fading): added with weight
+    # exp(tick / horizon) from the start of epoch fade_epoch, so writers only add.
+    # Quality (outputs judged) since the last reset; availability (calls answered or
+    # raised) over the whole history.
+    sa.Column("horizon", sa.Double, nullable=False),
+    sa.Column("fade_epoch", sa.BigInteger, nullable=False),
+    sa.Column("faded_successes", sa.Double, nullable=False),
+    sa.Column("faded_failures", sa.Double, nullable=False),
+    sa.Column("faded_answers", sa.Double, nullable=False),
+    sa.Column("faded_errors", sa.Double, nullable=False),
 )
 
 outcomes = sa.Table(
@@ -63,6 +73,8 @@ outcomes = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),  # seconds since the epoch, UTC
     sa.Column("reported_at", sa.Double, nullable=True),
     sa.Column("metadata", sa.JSON, nullable=True),
+    # The task's count of scored attempts when the request was planned (its evidence's age).
+    sa.Column("tick", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("request_id", "attempt", name="uq_outcomes_request_attempt"),
     sa.Index("ix_outcomes_task_created_at", "task", "created_at"),
 )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bandits import ConfigError
+from bandits._fading import DEFAULT_HORIZON, check_horizon, weight
 from storage import _controls_sql, _daily_sql
 from storage._controls import PathState, Spend, check_mode
 from storage._errors import (
@@ -21,6 +22,7 @@ from storage._errors import (
     UnknownRequestError,
     check_served,
 )
+from storage._evidence import FadedAdd
 from storage._migrate import ensure_schema
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report
 from storage._schema import outcomes as outcome_rows
@@ -81,6 +83,7 @@ class SQLStore:
             dbapi.IntegrityError,
         )
         self._sql = Statements(self._engine.dialect, self._insert)
+        self._horizons: dict[_Key, float] = {}  # each row's fading horizon, as last read
         self._open()
 
     @property
@@ -102,26 +105,41 @@ class SQLStore:
         return self._engine
 
     def ensure_paths(
-        self, task: str, paths: Sequence[str], prior: tuple[float, float] = (1.0, 1.0)
+        self,
+        task: str,
+        paths: Sequence[str],
+        prior: tuple[float, float] = (1.0, 1.0),
+        horizon: float = DEFAULT_HORIZON,
     ) -> None:
-        """Create a posterior at ``prior`` for each path the store does not know yet."""
+        """Create a posterior at ``prior`` for each path the store does not know yet,
+        fading with ``horizon`` (paths already known keep theirs)."""
+        horizon = check_horizon(horizon)
         statement = self._sql.insert_path
         rows = [
             statement.params(
-                {"task": task, "path": path, "prior_alpha": prior[0], "prior_beta": prior[1]}
+                {
+                    "task": task,
+                    "path": path,
+                    "prior_alpha": prior[0],
+                    "prior_beta": prior[1],
+                    "horizon": horizon,
+                }
             )
             for path in sorted(set(paths))  # one lock order: concurrent callers cannot deadlock
         ]
         if rows:
             with self._cursor(write=True) as cursor:
                 cursor.executemany(statement.sql, rows)
+                self._read_horizons(cursor, task)
 
     def posteriors(self, task: str) -> dict[str, PathPosterior]:
         """Current posterior of every known path of ``task``."""
         statement = self._sql.read_posteriors
         with self._cursor(write=False) as cursor:
             cursor.execute(statement.sql, statement.params({"task": task}))
-            return {row[0]: PathPosterior(*row) for row in cursor.fetchall()}
+            rows = {row[0]: PathPosterior(*row) for row in cursor.fetchall()}
+        self._horizons.update({(task, path): row.horizon for path, row in rows.items()})
+        return rows
 
     def record(self, outcome: Outcome) -> bool:
         """Insert the outcome and add its score to the posterior in one transaction."""
@@ -131,14 +149,21 @@ class SQLStore:
             if cursor.rowcount == 0:
                 return False
             if outcome.score is not None:
+                key = (outcome.task, outcome.path)
+                tick = self._tick(cursor, outcome.task) if outcome.tick is None else outcome.tick
                 self._add(
                     cursor,
-                    outcome.task,
-                    outcome.path,
+                    key,
                     score=outcome.score,
                     count=1,
                     at=outcome.created_at,
                     errors=int(outcome.errored),
+                    faded=FadedAdd.of(
+                        outcome.score,
+                        errored=outcome.errored,
+                        tick=tick,
+                        horizon=self._horizon(cursor, key),
+                    ),
                 )
         return True
 
@@ -155,24 +180,37 @@ class SQLStore:
             return 0
         with self._cursor(write=True) as cursor:
             inserted = self._insert_many(cursor, batch)
-            for (task, path), (score, count, errors, at) in sorted(_deltas(inserted).items()):
-                self._add(cursor, task, path, score=score, count=count, at=at, errors=errors)
+            deltas = _deltas(inserted, lambda key: self._horizon(cursor, key), self._ticks(cursor))
+            for key, (score, count, errors, at, faded) in sorted(deltas.items()):
+                self._add(cursor, key, score=score, count=count, at=at, errors=errors, faded=faded)
         return len(inserted)
 
     def reset(
-        self, task: str, path: str, *, keep_successes: float, keep_count: int, seen_resets: int
+        self,
+        task: str,
+        path: str,
+        *,
+        keep_successes: float,
+        keep_count: int,
+        seen_resets: int,
+        tick: int | None = None,
     ) -> bool:
         """Restart the path's recent evidence at the last ``keep_count`` scores."""
         statement = self._sql.reset
-        values = {
-            "task": task,
-            "path": path,
-            "seen_resets": seen_resets,
-            "keep_count": keep_count,
-            "keep_successes": keep_successes,
-            "keep_failures": keep_count - keep_successes,
-        }
         with self._cursor(write=True) as cursor:
+            now = self._tick(cursor, task) if tick is None else tick
+            epoch, w = weight(now, self._horizon(cursor, (task, path), create=False))
+            values = {
+                "task": task,
+                "path": path,
+                "seen_resets": seen_resets,
+                "keep_count": keep_count,
+                "keep_successes": keep_successes,
+                "keep_failures": keep_count - keep_successes,
+                "epoch": epoch,
+                "kept_successes": w * keep_successes,
+                "kept_failures": w * (keep_count - keep_successes),
+            }
             cursor.execute(statement.sql, statement.params(values))
             return bool(cursor.rowcount == 1)
 
@@ -190,15 +228,23 @@ class SQLStore:
                     f"no outcome of task {task!r} has request id {request_id!r}; report ids "
                     "returned by Router.route() (RunResult.request_id) on the same store"
                 )
-            outcome_id, path, attempt, previous, error_class = row
+            outcome_id, path, attempt, previous, error_class, tick = row
             check_served(task, request_id, path, error_class)
             if previous != score:
                 cursor.execute(
                     sql.set_score.sql,
                     sql.set_score.params({"outcome_id": outcome_id, "score": score, "at": at}),
                 )
-                added, count = (score, 1) if previous is None else (score - previous, 0)
-                self._add(cursor, task, path, score=added, count=count, at=at)
+                key = (task, path)
+                tick = self._tick(cursor, task) if tick is None else tick
+                horizon = self._horizon(cursor, key)
+                if previous is None:
+                    added, count = score, 1
+                    faded = FadedAdd.of(score, errored=False, tick=tick, horizon=horizon)
+                else:
+                    added, count = score - previous, 0
+                    faded = FadedAdd.rescored(added, tick=tick, horizon=horizon)
+                self._add(cursor, key, score=added, count=count, at=at, faded=faded)
         return Report(request_id, task, path, attempt, previous, score)
 
     def outcomes(self, task: str) -> list[Outcome]:
@@ -292,30 +338,80 @@ class SQLStore:
     def _add(
         self,
         cursor: Any,
-        task: str,
-        path: str,
+        key: _Key,
         *,
         score: float,
         count: int,
         at: float,
+        faded: FadedAdd,
         errors: int = 0,
     ) -> None:
-        """Atomic additive update of one posterior row, creating it at the default prior."""
+        """Atomic additive update of one posterior row (it exists: see :meth:`_horizon`)."""
         sql = self._sql
         values = {
-            "task": task,
-            "path": path,
+            "task": key[0],
+            "path": key[1],
             "alpha_add": score,
             "beta_add": count - score,
             "n_add": count,
             "errors_add": errors,
             "at": at,
+            "epoch": faded.epoch,
+            "faded_successes_add": faded.successes,
+            "faded_failures_add": faded.failures,
+            "faded_answers_add": faded.answers,
+            "faded_errors_add": faded.errors,
         }
         cursor.execute(sql.increment.sql, sql.increment.params(values))
-        if cursor.rowcount == 0:
-            prior = {"task": task, "path": path, "prior_alpha": 1.0, "prior_beta": 1.0}
-            cursor.execute(sql.insert_path.sql, sql.insert_path.params(prior))
+        if cursor.rowcount == 0:  # deleted since its horizon was read: create it again
+            self._horizons.pop(key, None)
+            self._horizon(cursor, key)
             cursor.execute(sql.increment.sql, sql.increment.params(values))
+
+    def _horizon(self, cursor: Any, key: _Key, *, create: bool = True) -> float:
+        """The row's fading horizon; a row not in the store is created at the default
+        prior (or, with ``create=False``, the default horizon is returned)."""
+        horizon = self._horizons.get(key)
+        if horizon is None:
+            self._read_horizons(cursor, key[0])
+            horizon = self._horizons.get(key)
+        if horizon is None and not create:
+            return DEFAULT_HORIZON
+        if horizon is None:
+            sql = self._sql
+            new = {
+                "task": key[0],
+                "path": key[1],
+                "prior_alpha": 1.0,
+                "prior_beta": 1.0,
+                "horizon": DEFAULT_HORIZON,
+            }
+            cursor.execute(sql.insert_path.sql, sql.insert_path.params(new))
+            self._read_horizons(cursor, key[0])
+            horizon = self._horizons.get(key, DEFAULT_HORIZON)
+        return horizon
+
+    def _read_horizons(self, cursor: Any, task: str) -> None:
+        statement = self._sql.read_horizons
+        cursor.execute(statement.sql, statement.params({"task": task}))
+        self._horizons.update({(task, path): float(h) for path, h in cursor.fetchall()})
+
+    def _tick(self, cursor: Any, task: str) -> int:
+        """The task's count of scored attempts (the tick of an outcome that has none)."""
+        statement = self._sql.task_tick
+        cursor.execute(statement.sql, statement.params({"task": task}))
+        return int(cursor.fetchone()[0])
+
+    def _ticks(self, cursor: Any) -> Callable[[str], int]:
+        """Each task's tick, read once per batch and only if an outcome lacks one."""
+        seen: dict[str, int] = {}
+
+        def tick(task: str) -> int:
+            if task not in seen:
+                seen[task] = self._tick(cursor, task)
+            return seen[task]
+
+        return tick
 
     def _insert_many(self, cursor: Any, batch: list[Outcome]) -> list[tuple[Any, ...]]:
         """Insert what is new; return (task, path, score, errored, created_at) of those rows."""
@@ -401,14 +497,39 @@ def _values(outcome: Outcome) -> dict[str, Any]:
     return values
 
 
-def _deltas(inserted: Iterable[tuple[Any, ...]]) -> dict[_Key, tuple[float, int, int, float]]:
-    """Per-(task, path) (score sum, scored count, errors, latest time) of inserted rows."""
-    deltas: dict[_Key, tuple[float, int, int, float]] = {}
-    for task, path, score, errored, created_at in inserted:
+_Delta = tuple[float, int, int, float, FadedAdd]
+
+
+def _deltas(
+    inserted: Iterable[tuple[Any, ...]],
+    horizon: Callable[[_Key], float],
+    task_tick: Callable[[str], int],
+) -> dict[_Key, _Delta]:
+    """Per-(task, path) (score sum, scored count, errors, latest time, faded sums) of
+    inserted rows."""
+    deltas: dict[_Key, _Delta] = {}
+    for task, path, score, errored, created_at, tick in inserted:
         if score is None:
             continue  # kept for the record; the posterior is untouched
-        total, count, errors, at = deltas.get((task, path), (0.0, 0, 0, created_at))
-        deltas[task, path] = (total + score, count + 1, errors + int(errored), max(at, created_at))
+        key = (task, path)
+        faded = FadedAdd.of(
+            score,
+            errored=bool(errored),
+            tick=task_tick(task) if tick is None else tick,
+            horizon=horizon(key),
+        )
+        previous = deltas.get(key)
+        if previous is None:
+            deltas[key] = (score, 1, int(errored), created_at, faded)
+        else:
+            total, count, errors, at, summed = previous
+            deltas[key] = (
+                total + score,
+                count + 1,
+                errors + int(errored),
+                max(at, created_at),
+                summed.plus(faded),
+            )
     return deltas
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bandits._fading import SHRINK
 from storage._compiled import CompiledStatement
 from storage._schema import outcomes, posteriors
 
@@ -23,8 +24,15 @@ POSTERIOR_FIELDS = (
     "updated_at",
     "errors",
     "base_errors",
+    "horizon",
+    "fade_epoch",
+    "faded_successes",
+    "faded_failures",
+    "faded_answers",
+    "faded_errors",
 )
-INSERTED_FIELDS = ("task", "path", "score", "errored", "created_at")
+FADED_SUMS = ("faded_successes", "faded_failures", "faded_answers", "faded_errors")
+INSERTED_FIELDS = ("task", "path", "score", "errored", "created_at", "tick")
 OUTCOME_FIELDS = (
     "request_id",
     "attempt",
@@ -40,7 +48,34 @@ OUTCOME_FIELDS = (
     "tokens_out",
     "cost",
     "created_at",
+    "tick",
 )
+
+
+def _in_epoch(column: Any, amount: Any, epoch: Any) -> Any:
+    """``column`` (kept in the row's epoch) plus ``amount`` (weighted in ``epoch``), in the
+    later of the two epochs: bandits._fading.add_in_epoch as one SQL expression."""
+    row_epoch = posteriors.c.fade_epoch
+    return sa.case(
+        (row_epoch == epoch, column + amount),
+        (row_epoch == epoch - 1, column * SHRINK + amount),
+        (row_epoch < epoch, amount),
+        (row_epoch == epoch + 1, column + amount * SHRINK),
+        else_=column,
+    )
+
+
+def _kept(weighted: Any, epoch: Any) -> Any:
+    """A reset's kept window (weighted in ``epoch``) in the later of the two epochs."""
+    row_epoch = posteriors.c.fade_epoch
+    return sa.case(
+        (row_epoch <= epoch, weighted), (row_epoch == epoch + 1, weighted * SHRINK), else_=0.0
+    )
+
+
+def _later_epoch(epoch: Any) -> Any:
+    row_epoch = posteriors.c.fade_epoch
+    return sa.case((row_epoch < epoch, epoch), else_=row_epoch)
 
 
 class Statements:
@@ -67,6 +102,7 @@ class Statements:
             insert_outcome.returning(*(outcomes.c[name] for name in INSERTED_FIELDS)), dialect
         )
         row = (posteriors.c.task == bind("task")) & (posteriors.c.path == bind("path"))
+        epoch = bind("epoch", type_=sa.BigInteger)
         self.increment = CompiledStatement.of(
             posteriors.update()
             .where(row)
@@ -76,6 +112,11 @@ class Statements:
                 n=posteriors.c.n + bind("n_add", type_=sa.BigInteger),
                 errors=posteriors.c.errors + bind("errors_add", type_=sa.BigInteger),
                 updated_at=bind("at", type_=sa.Double),
+                **{
+                    name: _in_epoch(posteriors.c[name], bind(f"{name}_add", type_=sa.Double), epoch)
+                    for name in FADED_SUMS
+                },
+                fade_epoch=_later_epoch(epoch),
             ),
             dialect,
         )
@@ -96,8 +137,23 @@ class Statements:
                 errors=0,
                 base_errors=0,
                 updated_at=None,
+                horizon=bind("horizon", type_=sa.Double),
+                fade_epoch=0,
+                **dict.fromkeys(FADED_SUMS, 0.0),
             )
             .on_conflict_do_nothing(),
+            dialect,
+        )
+        self.read_horizons = CompiledStatement.of(
+            sa.select(posteriors.c.path, posteriors.c.horizon).where(
+                posteriors.c.task == bind("task")
+            ),
+            dialect,
+        )
+        self.task_tick = CompiledStatement.of(
+            sa.select(sa.func.coalesce(sa.func.sum(posteriors.c.n), 0)).where(
+                posteriors.c.task == bind("task")
+            ),
             dialect,
         )
         self.read_posteriors = CompiledStatement.of(
@@ -115,6 +171,12 @@ class Statements:
                 base_n=posteriors.c.n - bind("keep_count", type_=sa.BigInteger),
                 base_errors=posteriors.c.errors,
                 resets=posteriors.c.resets + 1,
+                # The kept window counts as fresh evidence of the resetting tick's epoch.
+                faded_successes=_kept(bind("kept_successes", type_=sa.Double), epoch),
+                faded_failures=_kept(bind("kept_failures", type_=sa.Double), epoch),
+                faded_answers=_in_epoch(posteriors.c.faded_answers, 0.0, epoch),
+                faded_errors=_in_epoch(posteriors.c.faded_errors, 0.0, epoch),
+                fade_epoch=_later_epoch(epoch),
             ),
             dialect,
         )
@@ -125,6 +187,7 @@ class Statements:
                 outcomes.c.attempt,
                 outcomes.c.score,
                 outcomes.c.error_class,
+                outcomes.c.tick,
             )
             .where(outcomes.c.request_id == bind("request_id"), outcomes.c.task == bind("task"))
             .order_by(outcomes.c.attempt.desc())

@@ -107,7 +107,10 @@ def test_round_robin_and_static_order_are_deterministic() -> None:
     ("make", "kwargs"),
     [
         (AdaptiveThompson, {"delta": 0.0}),
-        (AdaptiveThompson, {"idle_horizon": -1}),
+        (AdaptiveThompson, {"horizon": -1}),
+        (AdaptiveThompson, {"horizon_per_path": 0.5}),
+        (AdaptiveThompson, {"availability_horizon": 0}),
+        (AdaptiveThompson, {"floor": 1.0}),
         (AdaptiveThompson, {"probe_every": 64, "max_probe_every": 8}),
         (AdaptiveThompson, {"rescue_share": 1.5}),
         (AdaptiveThompson, {"rescue_share": "all"}),

@@ -73,7 +73,7 @@ def test_bad_arguments_get_clear_errors(capsys: pytest.CaptureFixture[str]) -> N
 def test_a_bad_policy_setting_fails_before_any_replay(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "outage", "--policies", "router(foo=1)"]) == 2
     err = capsys.readouterr().err
-    assert "unknown setting(s) foo; router takes delta, idle_horizon" in err
+    assert "unknown setting(s) foo; router takes horizon, horizon_per_path, delta" in err
     assert "replays" not in err  # the run header was not printed
 
 
