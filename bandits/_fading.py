@@ -10,8 +10,9 @@ read-modify-write of every row. Instead each observation is *added* with the wei
 Weights grow within an epoch up to ``exp(EPOCH_HORIZONS)`` (about 9e6), far from any
 float limit. When the first observation of a new epoch is added, the row's sums are
 rescaled once by ``SHRINK`` (``exp(-EPOCH_HORIZONS)``, the weight of a whole epoch); a
-writer one epoch behind adds its weight times ``SHRINK``; anything two or more epochs
-old weighs less than ``1e-13`` of the newest and is dropped. Ticks are a task's count
+writer one epoch behind adds its weight times ``SHRINK``; evidence two or more epochs
+older than the newest is dropped (each such observation is at least ``EPOCH_HORIZONS``
+horizons old and weighs at most ``SHRINK``, about 1e-7, of a fresh one). Ticks are a task's count
 of scored attempts, so evidence fades at the speed of traffic, not of the wall clock.
 
 Example:

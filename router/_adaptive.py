@@ -101,6 +101,7 @@ class _Watch:
             probe_every=policy.probe_every,
             max_probe_every=policy.max_probe_every,
             horizon=policy.availability_horizon,
+            hold=policy.hold,
         )
         self.n, self.successes, self.errors, self.resets = row.n, row.alpha, row.errors, row.resets
 
@@ -114,22 +115,21 @@ class AdaptiveThompson:
     (did the call answer at all, or raise / time out).
 
     * **Fading.** Every observation counts ``exp(-age / horizon)``, its age counted in
-      scored attempts of the task since it was made, whichever path was tried: no
-      record, however old, locks a path out, and a path left behind is tried again
-      as its evidence fades (Thompson sampling's own exploration, from a wider
-      posterior). The store keeps the faded sums additively (shared by every
-      router and process); the horizon is ``horizon_per_path`` times the task's
-      number of paths when they are first stored, unless ``horizon`` is given.
+      scored attempts of the task since it was made, whichever path was tried. The
+      store keeps these sums additively, shared by every router and process. No
+      record, however old, locks a path out: as a path's evidence fades its posterior
+      widens, so Thompson sampling tries it again (within about ``horizon`` ticks of
+      its evidence going stale, and at least as often as a fresh path would beat the
+      best one), and a silent improvement is found; gradual drift is followed.
     * **Change detection.** A Bernoulli GLR test (:class:`bandits.ChangeDetector`)
       watches each path's quality; when recent scores differ credibly from the
-      path's history, the path is reset in the store to its recent evidence (shared
-      by every router). An abrupt change costs tens of requests; gradual drift is
-      tracked by the fading, and by the test once it has drifted far enough.
-    * **Holding a broken path.** The same test watches whether calls answer
-      (:class:`router._availability.Availability`): after a change point where most
-      calls fail, the path is held out of routing but for probes, at doubling
-      intervals from ``probe_every`` to ``max_probe_every`` scored attempts; the
-      first probe that answers brings it back, its quality record intact (errors
+      path's history, the path is reset in the store to its recent evidence (for
+      every router): an abrupt change costs tens of requests, not a horizon.
+    * **Holding a broken path.** The same test watches whether this router's calls
+      answer (:class:`router._availability.Availability`): after a change point
+      where most calls fail, the path is held out of routing but for probes, at
+      doubling intervals from ``probe_every`` to ``max_probe_every`` scored attempts;
+      the first probe that answers brings it back, its quality record intact (errors
       never count against quality).
     * **Errors are rescued, wrong answers are not.** A path's expected score is what
       trying it first serves: its quality when it answers and, for the share of
@@ -137,29 +137,29 @@ class AdaptiveThompson:
       fallback (at ``rescue_share``: the failed call cost time and money). Fallbacks
       follow in the order that serves the most, less the price of each failed call
       (see :func:`_served_scores`).
-    * **A floor.** The first choice is drawn with each path's probability of having
-      the highest expected score (probability matching), mixed with a uniform draw
-      for a ``floor`` share of requests: every path not held is tried first at
-      least ``floor / K`` of the time, and the logged propensity is exactly the
-      probability the choice was drawn with (never 0, for off-policy evaluation).
 
-    Time is the task's count of scored attempts, not seconds, so the policy behaves
-    alike at 1 and at 5,000 requests per second.
+    The first choice is drawn with each path's probability of having the highest
+    expected score (probability matching), and that probability is the logged
+    propensity. Time is the task's count of scored attempts, not seconds, so the
+    policy behaves alike at 1 and at 5,000 requests per second.
 
     Args:
         horizon: scored attempts of the task after which an observation counts 1/e
-            (None: ``horizon_per_path`` per path).
+            (None: ``horizon_per_path`` times the task's number of paths when they
+            are first stored). A task keeps the horizon its paths were stored with.
         horizon_per_path: the horizon per path of the task, when ``horizon`` is None.
         delta: false-alarm level of the change detectors (smaller: fewer false
             resets, slower detection).
         availability_horizon: scored attempts after which an answer or error on this
-            router's availability record counts 1/e.
+            router's availability record counts 1/e (errors are forgotten faster
+            than quality: a storm that has passed should not weigh for long).
         probe_every: scored attempts before a held path's first probe.
         max_probe_every: longest interval between probes of a held path.
         rescue_share: how much an error the fallback rescues counts of what the next
             path serves; 0 when the router does not fall back (``Router`` builds its
             default policy so when ``fallback=False``).
-        floor: share of first choices drawn uniformly among the paths not held.
+        detect_changes: reset paths at change points of their quality.
+        hold: hold paths whose calls mostly fail out of routing but for probes.
 
     Example:
         >>> import numpy as np
@@ -180,12 +180,11 @@ class AdaptiveThompson:
         probe_every: int = 8,
         max_probe_every: int = 32,
         rescue_share: float = RESCUE_SHARE,
-        floor: float = 0.0,
+        detect_changes: bool = True,
+        hold: bool = True,
     ) -> None:
         if not (isinstance(rescue_share, int | float) and 0.0 <= rescue_share <= 1.0):
             raise ConfigError(f"rescue_share must be a number in [0, 1], got {rescue_share!r}")
-        if not (isinstance(floor, int | float) and 0.0 <= floor < 1.0):
-            raise ConfigError(f"floor must be a share in [0, 1), got {floor!r}")
         self.horizon = None if horizon is None else check_horizon(horizon)
         self.horizon_per_path = check_horizon(horizon_per_path)
         if not (
@@ -203,11 +202,12 @@ class AdaptiveThompson:
             )
         ChangeDetector(delta=delta)  # validates delta
         self.delta = delta
-        self.availability_horizon = float(availability_horizon)
         self.probe_every = probe_every
         self.max_probe_every = max_probe_every
         self.rescue_share = float(rescue_share)
-        self.floor = float(floor)
+        self.availability_horizon = float(availability_horizon)
+        self.detect_changes = bool(detect_changes)
+        self.hold = bool(hold)
         self._watches: dict[str, _Watch] = {}
         self._matching = ProbabilityMatching()
         self._now = 0  # the latest tick this policy has chosen at
@@ -218,7 +218,8 @@ class AdaptiveThompson:
             f"horizon_per_path={self.horizon_per_path!r}, delta={self.delta!r}, "
             f"availability_horizon={self.availability_horizon!r}, "
             f"probe_every={self.probe_every!r}, max_probe_every={self.max_probe_every!r}, "
-            f"rescue_share={self.rescue_share!r}, floor={self.floor!r})"
+            f"rescue_share={self.rescue_share!r}, detect_changes={self.detect_changes!r}, "
+            f"hold={self.hold!r})"
         )
 
     def fading_horizon(self, paths: int) -> float | None:
@@ -281,9 +282,6 @@ class AdaptiveThompson:
         else:
             matched = self._matching.lookup(tuple(offered), alpha, beta, tick)
             probabilities = matched.probabilities
-            if self.floor > 0.0 and len(offered) > 1:
-                share = self.floor / len(offered)
-                probabilities = tuple((1.0 - self.floor) * p + share for p in probabilities)
             first = self._matching.pick(probabilities, rng)
             names = [*offered, *held] if held else offered
             rest = sorted(range(len(names)), key=rank.__getitem__, reverse=True)
@@ -327,7 +325,7 @@ class AdaptiveThompson:
             watch.quality.restart(0)
             watch.resets = row.resets
         answered = (row.n - watch.n) - (row.errors - watch.errors)
-        if answered > 0:
+        if answered > 0 and self.detect_changes:
             changed = watch.quality.add(answered, row.alpha - watch.successes)
             if changed is not None:
                 kept_s, kept_n = watch.quality.window(changed)
