@@ -109,7 +109,8 @@ def run_experiment(
 
     Runs ``jobs`` replays at once in worker processes. ``progress(done, total, label)``
     is called after each replay. ``store_for`` maps a policy to the store URL its
-    replays write to (default: ``memory://``).
+    first replay (seed 0) writes to, for analysis afterwards; every other replay keeps
+    its outcomes in memory (SQL writes would dominate the run time).
 
     Example:
         >>> from simulations import load_scenario
@@ -121,7 +122,7 @@ def run_experiment(
     names = check_policies([*policies, ORACLE])
     stores = dict(store_for or {})
     tasks = [
-        (scenario, name, seed, stores.get(name, "memory://"), run_id)
+        (scenario, name, seed, stores.get(name, "memory://") if seed == 0 else "memory://", run_id)
         for name in names
         for seed in range(seeds)
     ]

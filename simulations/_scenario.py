@@ -130,6 +130,7 @@ class Scenario(BaseModel):
 
 
 BUILTIN = (
+    "incident",
     "stationary",
     "outage",
     "silent-drift",

@@ -70,3 +70,38 @@ def _row(summary: PolicySummary) -> list[str]:
         f"{100 * summary.spread('failure_rate').mean:.2f}%",
         recovery_text,
     ]
+
+
+def verdict(
+    experiment: Experiment, *, policy: str = "router", baseline: str = "static-chain"
+) -> str:
+    """One line: ``policy`` against ``baseline`` on what a user pays for (empty if either
+    was not replayed): served success, cost per 1,000 successes and fallbacks.
+
+    Example:
+        >>> from simulations import load_scenario
+        >>> from simulations._experiment import run_experiment
+        >>> short = load_scenario("incident").with_options(requests=300)
+        >>> verdict(run_experiment(short, ["router", "static-chain"], seeds=1)).split(":")[0]
+        'verdict'
+    """
+    if policy not in experiment.policies or baseline not in experiment.policies:
+        return ""
+    ours, theirs = experiment.policies[policy], experiment.policies[baseline]
+
+    def mean(summary: PolicySummary, metric: str) -> float:
+        return summary.spread(metric).mean
+
+    success = 100 * mean(ours, "success_rate"), 100 * mean(theirs, "success_rate")
+    cost = 1000 * mean(ours, "cost_per_success"), 1000 * mean(theirs, "cost_per_success")
+    fallbacks = 100 * mean(ours, "fallback_rate"), 100 * mean(theirs, "fallback_rate")
+    money = (
+        f"at ${cost[0]:.2f} against ${cost[1]:.2f} per 1,000 successes, "
+        if all(math.isfinite(c) for c in cost)
+        else ""
+    )
+    return (
+        f"verdict: the {policy} served {success[0]:.1f}% of requests successfully against the "
+        f"{baseline}'s {success[1]:.1f}% ({success[0] - success[1]:+.1f} points), {money}"
+        f"falling back on {fallbacks[0]:.1f}% of requests against {fallbacks[1]:.1f}%"
+    )

@@ -17,12 +17,23 @@ from simulations._health_cli import add_health_commands
 from storage._cli import add_db_commands
 from storage._paths_cli import add_paths_commands
 
+# The policies a --random run compares by default (benchmarks/random_envs.py's set).
+RANDOM_POLICIES = (
+    "router",
+    "discounted-ts",
+    "sliding-window-ts",
+    "glr-klucb",
+    "thompson",
+    "static-chain",
+)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``outcome-router`` and ``python -m simulations``.
 
     Example:
         >>> main(["simulate", "--list"])  # doctest: +ELLIPSIS
+        incident ...
         stationary ...
         0
     """
@@ -58,6 +69,20 @@ def _add_simulate(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--list", action="store_true", help="list the built-in scenarios")
     parser.add_argument(
+        "--random",
+        type=_at_least(1),
+        metavar="N",
+        help="replay N random environments (simulations.random_scenarios) instead of a "
+        "scenario, and print each policy's %% of the oracle per kind of change",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_at_least(0),
+        default=10_000,
+        help="first seed of the random environments (default 10000: the published range; "
+        "policies were tuned on seeds below 1000)",
+    )
+    parser.add_argument(
         "--requests",
         type=_at_least(10),
         help="requests per run (default: the scenario's, 20,000 for the built-ins)",
@@ -69,15 +94,16 @@ def _add_simulate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--policies",
         nargs="+",
-        default=list(ALL_POLICIES),
+        default=None,
         metavar="POLICY",
-        help=f"policies to compare: {', '.join(ALL_POLICIES)}",
+        help=f"policies to compare: {', '.join(ALL_POLICIES)} (default: all of them; "
+        f"with --random: {', '.join(RANDOM_POLICIES)})",
     )
     parser.add_argument(
         "--store",
         default="memory://",
-        help="store URL or SQLite file for the "
-        "router's own runs (baselines stay in memory); default memory://",
+        help="store URL or SQLite file for the router's first replay (seed 0; other "
+        "replays and the baselines stay in memory); default memory://",
     )
     parser.add_argument(
         "--out",
@@ -96,15 +122,24 @@ def _add_simulate(parser: argparse.ArgumentParser) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from simulations._policies import ALL_POLICIES
     from simulations._scenario import BUILTIN, load_scenario
 
+    if args.random is not None:
+        if args.scenario is not None:
+            raise ConfigError(
+                f"give a scenario or --random N, not both (got {args.scenario!r} and --random)"
+            )
+        return _simulate_random(args)
+    if args.policies is None:
+        args.policies = list(ALL_POLICIES)
     if args.list or args.scenario is None:
         for name in BUILTIN:
             print(f"{name:<20}{load_scenario(name).description}")
         return 0
     from simulations._experiment import run_experiment
     from simulations._policies import check_policies
-    from simulations._table import format_table
+    from simulations._table import format_table, verdict
 
     scenario = load_scenario(args.scenario).with_options(requests=args.requests, rate=args.rate)
     check_policies(args.policies)  # before the header: a typo fails at once
@@ -129,6 +164,9 @@ def _simulate(args: argparse.Namespace) -> int:
     total = scenario.requests * runs
     print(f"\r{' ' * 79}\r{total:,} simulated requests in {elapsed:.1f} s", file=sys.stderr)
     print(format_table(experiment))
+    line = verdict(experiment)
+    if line:
+        print(f"\n{line}")
     results = args.out / f"{scenario.name}.json"
     results.write_text(json.dumps(_json_safe(experiment.as_dict()), indent=2, allow_nan=False))
     print(f"\nresults: {results}")
@@ -141,8 +179,41 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.store != "memory://" and "router" in experiment.policies:
         print(
             f"store:   the router's outcomes are in {args.store} "
-            f"(tasks simulate/{scenario.name}/router/...)"
+            f"(task simulate/{scenario.name}/router/seed-0/...)"
         )
+    print(f"wall time: {time.perf_counter() - started:.1f} s ({total:,} simulated requests)")
+    return 0
+
+
+def _simulate_random(args: argparse.Namespace) -> int:
+    from simulations._policies import check_policies
+    from simulations._random import REQUESTS
+    from simulations._random_experiment import format_random_table, run_random
+
+    policies = args.policies or list(RANDOM_POLICIES)
+    check_policies(policies)
+    _make_out_dir(args.out)
+    requests = args.requests or REQUESTS
+    last = args.seed + args.random - 1
+    print(
+        f"{args.random} random environments (seeds {args.seed}-{last}), "
+        f"{requests:,} requests each, {len(set(policies) | {'oracle'})} policies",
+        file=sys.stderr,
+    )
+    started = time.perf_counter()
+    results = run_random(
+        args.random, args.seed, policies, requests=requests, jobs=args.jobs, progress=_progress
+    )
+    elapsed = time.perf_counter() - started
+    print(
+        f"\r{' ' * 79}\r{len(results.runs) * requests:,} simulated requests in {elapsed:.1f} s",
+        file=sys.stderr,
+    )
+    print("cells: mean / 5th percentile of each policy's success, % of the oracle's")
+    print(format_random_table(results))
+    out = args.out / f"random-{args.seed}-{last}.json"
+    out.write_text(json.dumps(_json_safe(results.as_dict()), indent=1, allow_nan=False))
+    print(f"\nresults: {out}")
     return 0
 
 
