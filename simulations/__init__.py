@@ -21,6 +21,7 @@ from simulations._analysis_plots import (
 from simulations._delay import DelayedPolicy, DelayedStore, SimClock
 from simulations._environment import Environment, RateLimited, ServerError, SimOutput
 from simulations._policies import ALL_POLICIES, POLICIES, Oracle
+from simulations._random import random_scenario, random_scenarios
 from simulations._replay import replay
 from simulations._sample import analysis_store
 from simulations._scenario import (
@@ -57,5 +58,7 @@ __all__ = [
     "plot_posteriors",
     "plot_rolling_success",
     "plot_traffic_share",
+    "random_scenario",
+    "random_scenarios",
     "replay",
 ]
