@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bandits import ChangeDetector, ConfigError
-from bandits._fading import check_horizon
+from bandits._fading import EPOCH_HORIZONS, check_horizon
 from router._availability import Availability
 from router._policy import Choice, Reset
 from router._propensities import ProbabilityMatching
@@ -251,7 +251,7 @@ class AdaptiveThompson:
         held: list[str] = []
         evidence: list[tuple[float, float, float, float]] = []
         held_evidence: list[tuple[float, float, float, float]] = []
-        watches = self._watches  # a local: this loop runs on every request
+        watches, exp = self._watches, math.exp  # locals: this loop runs on every request
         for name in candidates:
             row = posteriors.get(name)
             if row is None:
@@ -261,15 +261,30 @@ class AdaptiveThompson:
             watch = watches.get(name)
             if watch is None or watch.n != row.n or watch.resets != row.resets:
                 watch = self._follow(name, row, tick, resets)
-            successes, failures, _, _ = row.faded(tick)
-            answered, failed = watch.availability.faded(tick)
+            # row.faded(tick)[:2] and availability.faded(tick), inlined: this runs per path
+            # on every request
+            successes = row.faded_successes
+            if successes is None:
+                successes, failures = row.recent_successes, row.quality_failures
+            else:
+                failures = row.faded_failures or 0.0
+                exponent = EPOCH_HORIZONS * row.fade_epoch - tick / row.horizon
+                if exponent < 0.0:
+                    scale = exp(exponent)
+                    successes, failures = successes * scale, failures * scale
+            availability = watch.availability
+            answered, failed = availability.answered, availability.failed
+            age = tick - availability.updated
+            if age > 0:
+                scale = exp(-age / availability.horizon)
+                answered, failed = answered * scale, failed * scale
             seen = (
                 row.prior_alpha + successes,
                 row.prior_beta + failures,
                 AVAILABILITY_PRIOR[0] + answered,
                 AVAILABILITY_PRIOR[1] + failed,
             )
-            if watch.availability.held:
+            if availability.held:
                 held.append(name)
                 held_evidence.append(seen)
             else:
@@ -280,20 +295,33 @@ class AdaptiveThompson:
         if due or not offered:
             choice = self._probe((due or held)[0], candidates, offered, held, alpha, beta, resets)
         else:
-            matched = self._matching.lookup(tuple(offered), alpha, beta, tick)
-            probabilities = matched.probabilities
-            first = self._matching.pick(probabilities, rng)
-            names = [*offered, *held] if held else offered
-            rest = sorted(range(len(names)), key=rank.__getitem__, reverse=True)
-            order = [offered[first], *(names[i] for i in rest if i != first)]
-            propensities = dict(zip(offered, probabilities, strict=True))
-            if held:
-                propensities.update(dict.fromkeys(held, 0.0))
-            choice = Choice(order, propensities, resets)
+            choice = self._draw(offered, held, alpha, beta, rank, tick, rng, resets)
         first_watch = watches.get(choice.order[0])
         if first_watch is not None:
             first_watch.availability.chosen(tick)
         return choice
+
+    def _draw(  # noqa: PLR0917 - private, called from choose only
+        self,
+        offered: list[str],
+        held: list[str],
+        alpha: list[float],
+        beta: list[float],
+        rank: list[float],
+        tick: int,
+        rng: np.random.Generator,
+        resets: list[Reset],
+    ) -> Choice:
+        """Thompson sampling's first choice by probability matching; fallbacks by rank."""
+        matched = self._matching.lookup(tuple(offered), alpha, beta, tick)
+        first = self._matching.pick(matched.probabilities, rng)
+        names = [*offered, *held] if held else offered
+        rest = sorted(range(len(names)), key=rank.__getitem__, reverse=True)
+        order = [offered[first], *(names[i] for i in rest if i != first)]
+        propensities = matched.as_dict
+        if held:
+            propensities = {**propensities, **dict.fromkeys(held, 0.0)}
+        return Choice(order, propensities, resets)
 
     def observe(self, path: str, score: float, tick: int, errored: bool = False) -> None:
         """Follow whether this router's calls to ``path`` answer (quality comes from the store)."""

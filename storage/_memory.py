@@ -87,6 +87,21 @@ class _Row:
         self.updated_at = at
         self.snapshot_cache = None
 
+    def fade_outcome(self, score: float, errored: bool, tick: int) -> None:
+        """Add one attempt to the faded sums (FadedAdd.of, without building one when the
+        epoch is the row's: this runs on every record)."""
+        epoch, w = weight(tick, self.horizon)
+        if epoch != self.fade_epoch:
+            self.fade(FadedAdd.of(score, errored=errored, tick=tick, horizon=self.horizon))
+            return
+        if errored:
+            self.faded_errors += w
+        else:
+            self.faded_successes += w * score
+            self.faded_failures += w * (1.0 - score)
+            self.faded_answers += w
+        self.snapshot_cache = None
+
     def fade(self, add: FadedAdd) -> None:
         """Add weighted evidence to the faded sums, in the later of the two epochs."""
         mine, theirs = self.fade_epoch, add.epoch
@@ -278,9 +293,7 @@ class MemoryStore(MemoryControls):
             row = self._row(outcome.task, outcome.path)
             tick = self._tick(outcome.task) if outcome.tick is None else outcome.tick
             row.add(outcome.score, 1, outcome.created_at, int(outcome.errored))
-            row.fade(
-                FadedAdd.of(outcome.score, errored=outcome.errored, tick=tick, horizon=row.horizon)
-            )
+            row.fade_outcome(outcome.score, outcome.errored, tick)
         self._outcomes[key] = outcome
         if self._last_attempt.get(outcome.request_id, 0) < outcome.attempt:
             self._last_attempt[outcome.request_id] = outcome.attempt
