@@ -14,18 +14,12 @@ from pathlib import Path
 from bandits import ConfigError, RouterError
 from simulations._analysis_cli import add_analysis_commands
 from simulations._health_cli import add_health_commands
+from simulations._random_experiment import BASELINES
 from storage._cli import add_db_commands
 from storage._paths_cli import add_paths_commands
 
 # The policies a --random run compares by default (benchmarks/random_envs.py's set).
-RANDOM_POLICIES = (
-    "router",
-    "discounted-ts",
-    "sliding-window-ts",
-    "glr-klucb",
-    "thompson",
-    "static-chain",
-)
+RANDOM_POLICIES = ("router", *BASELINES)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
