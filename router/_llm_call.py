@@ -1,0 +1,164 @@
+"""The function of an LLM path: one attempt of a model call through litellm."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bandits import ConfigError
+from router._budget import Metered
+from router._litellm import LITELLM, require_litellm
+from router._llm_request import (
+    Message,
+    Prompt,
+    Usage,
+    check_kwargs,
+    check_price,
+    check_prompt,
+    content_of,
+    is_model,
+    render_prompt,
+    schema_message,
+    usage_of,
+)
+from router._validation import InvalidOutput, validate_output
+
+
+@dataclass(slots=True)
+class _Exchange:
+    """One attempt's conversation with the model, and what it has cost so far."""
+
+    messages: list[Message]
+    spent: Usage = field(default_factory=Usage)
+    calls: int = 0
+
+    @contextlib.contextmanager
+    def charging(self) -> Iterator[None]:
+        """An error raised inside carries what the replies taken so far cost (if any)."""
+        try:
+            yield
+        except Exception as exc:
+            if self.calls:
+                self.spent.metered(None).attach_to(exc)
+            raise
+
+
+class LLMCall:
+    """The function of an :func:`LLMPath`: one attempt, ``litellm.completion`` underneath.
+
+    Called with the request input (and, when the router re-asks after a client error,
+    ``feedback=<the error>``), it returns :class:`router.Metered`. With an output model,
+    an answer that does not fit is re-asked once with the validation error; a second
+    misfit is returned as it is, and the path's own ``output`` check fails the attempt
+    with ``invalid_output`` (so both calls' tokens and cost are still recorded).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        prompt: Prompt,
+        *,
+        parse: Callable[[str], Any] | None = None,
+        output: type | None = None,
+        timeout: float | None = None,
+        price_per_1k_tokens: tuple[float, float] | None = None,
+        reask: bool | None = None,
+        litellm_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        require_litellm()
+        if not isinstance(model, str) or not model.strip():
+            raise ConfigError(
+                f"model must be a litellm model string such as 'openai/gpt-4o-mini', got {model!r}"
+            )
+        if parse is not None and not callable(parse):
+            raise ConfigError(f"parse must be a function from the reply text, got {parse!r}")
+        if output is not None and not is_model(output):
+            raise ConfigError(
+                f"output must be a pydantic model class (class Order(BaseModel): ...), "
+                f"got {output!r}"
+            )
+        if reask is not None and not isinstance(reask, bool):
+            raise ConfigError(f"reask must be True, False or None, got {reask!r}")
+        self.model = model
+        self.prompt = check_prompt(prompt)
+        self.parse = parse
+        self.output = output
+        self.timeout = timeout
+        self.price_per_1k_tokens = check_price(price_per_1k_tokens)
+        self.reask = output is not None if reask is None else reask
+        self.litellm_kwargs = check_kwargs(litellm_kwargs or {})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r})"
+
+    def start(self, request_input: Any, feedback: BaseException | None = None) -> _Exchange:
+        """The first request's messages."""
+        messages = render_prompt(self.prompt, request_input)
+        if self.output is not None:
+            messages.insert(0, schema_message(self.output))
+        if feedback is not None:
+            messages.append({"role": "user", "content": f"Your last answer failed: {feedback}"})
+        return _Exchange(messages)
+
+    def request(self, exchange: _Exchange) -> dict[str, Any]:
+        """The keyword arguments of the next ``completion`` call."""
+        timeout = {} if self.timeout is None else {"timeout": self.timeout}
+        return {
+            "model": self.model,
+            "messages": exchange.messages,
+            **timeout,
+            **self.litellm_kwargs,
+        }
+
+    def step(self, litellm: Any, exchange: _Exchange, response: Any) -> Metered | None:
+        """Take one response: the attempt's result, or None to ask again (``exchange`` updated)."""
+        exchange.calls += 1
+        exchange.spent += usage_of(litellm, response, self.price_per_1k_tokens)
+        content = content_of(response)
+        answer = content if self.parse is None else self.parse(content)
+        if self.output is None:
+            return exchange.spent.metered(answer)
+        try:
+            return exchange.spent.metered(validate_output(self.output, answer))
+        except InvalidOutput as exc:
+            if not self.reask or exchange.calls > 1:
+                return exchange.spent.metered(answer)  # the path's output check rejects it
+            exchange.messages = [
+                *exchange.messages,
+                {"role": "assistant", "content": content},
+                {
+                    "role": "user",
+                    "content": f"That answer could not be used: {exc}. Reply again with only "
+                    "a JSON object that fits the schema.",
+                },
+            ]
+            return None
+
+    def __call__(self, request_input: Any, feedback: BaseException | None = None) -> Metered:
+        litellm = LITELLM.get()
+        exchange = self.start(request_input, feedback)
+        with exchange.charging():
+            while True:
+                response = litellm.completion(**self.request(exchange))
+                result = self.step(litellm, exchange, response)
+                if result is not None:
+                    return result
+
+
+class AsyncLLMCall(LLMCall):
+    """The function of an :func:`AsyncLLMPath`: like :class:`LLMCall`, awaiting
+    ``litellm.acompletion``."""
+
+    async def __call__(  # type: ignore[override]
+        self, request_input: Any, feedback: BaseException | None = None
+    ) -> Metered:
+        litellm = LITELLM.get()
+        exchange = self.start(request_input, feedback)
+        with exchange.charging():
+            while True:
+                response = await litellm.acompletion(**self.request(exchange))
+                result = self.step(litellm, exchange, response)
+                if result is not None:
+                    return result
