@@ -57,6 +57,12 @@ class PathCaller:
         ``timeout`` overrides the path's own (the run's deadline may be nearer);
         ``feedback`` is passed as a keyword argument when the path is re-asked.
         """
+        prepare = getattr(path.fn, "prepare", None)
+        if prepare is not None:  # loading what it needs (litellm) is not part of the call
+            try:
+                prepare()
+            except Exception as exc:
+                return Called(None, exc, self._clock(), self._clock())
         started = self._clock()
         try:
             if timeout is None and feedback is None and not path.is_async:
@@ -75,6 +81,10 @@ class PathCaller:
         feedback: BaseException | None = None,
     ) -> Called:
         """Call ``path`` from async code; sync paths run in a worker thread."""
+        try:
+            await prepared(path)
+        except Exception as exc:
+            return Called(None, exc, self._clock(), self._clock())
         started = self._clock()
         try:
             output = await self._acall(path, _arguments(request_input, feedback), timeout)
@@ -179,6 +189,22 @@ def _serve_forever(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+
+
+async def prepared(path: Path) -> None:
+    """Await ``path.fn.aprepare()`` (or run its ``prepare()`` in a worker thread), if it
+    has one: a path that loads what it needs before its first call (``router.llm`` loads
+    litellm) does so outside the call, its timeout and its latency."""
+    fn = path.fn
+    aprepare = getattr(fn, "aprepare", None)
+    if aprepare is not None:
+        await aprepare()
+        return
+    prepare = getattr(fn, "prepare", None)
+    if prepare is not None:
+        import asyncio
+
+        await asyncio.to_thread(prepare)
 
 
 async def awaited(awaitable: Awaitable[Any]) -> Any:

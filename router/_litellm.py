@@ -37,6 +37,7 @@ def load_litellm() -> Any:
         litellm: Any = importlib.import_module("litellm")
     except ImportError as exc:  # pragma: no cover - checked when paths are built
         raise ConfigError(MISSING) from exc
+    litellm.suppress_debug_info = True  # no banner on stdout per handled error
     return litellm
 
 

@@ -25,6 +25,9 @@ from router._llm_request import (
 )
 from router._validation import InvalidOutput, validate_output
 
+# Left out of a warm-up request: it asks for one token of plain text.
+_NOT_WARMED = frozenset({"tools", "tool_choice", "response_format", "max_tokens", "stream"})
+
 
 @dataclass(slots=True)
 class _Exchange:
@@ -89,9 +92,39 @@ class LLMCall:
         self.price_per_1k_tokens = check_price(price_per_1k_tokens)
         self.reask = output is not None if reask is None else reask
         self.litellm_kwargs = check_kwargs(litellm_kwargs or {})
+        LITELLM.start()  # here, or off the event loop: never inside a timed call
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r})"
+
+    def prepare(self) -> None:
+        """Wait until litellm is loaded (the router calls this before a call's timeout starts)."""
+        LITELLM.get()
+
+    async def aprepare(self) -> None:
+        """:meth:`prepare` for async code: awaits the load without blocking the event loop."""
+        await LITELLM.aget()
+
+    def warm_request(self) -> dict[str, Any]:
+        """The smallest request to this model: one word in, at most one token out.
+
+        The path's own settings (``api_base``, keys, ...) go with it; tools and
+        response formats do not.
+        """
+        kwargs = {k: v for k, v in self.litellm_kwargs.items() if k not in _NOT_WARMED}
+        timeout = {} if self.timeout is None else {"timeout": self.timeout}
+        return {
+            "model": self.model,
+            "messages": [{"role": "user", "content": "ping"}],
+            **timeout,
+            **kwargs,
+            "max_tokens": 1,
+        }
+
+    def warm_up(self) -> None:
+        """Load litellm and send :meth:`warm_request`, so that the first request finds its
+        modules loaded and its connection open (costs one minimal call)."""
+        LITELLM.get().completion(**self.warm_request())
 
     def start(self, request_input: Any, feedback: BaseException | None = None) -> _Exchange:
         """The first request's messages."""
@@ -151,10 +184,15 @@ class AsyncLLMCall(LLMCall):
     """The function of an :func:`AsyncLLMPath`: like :class:`LLMCall`, awaiting
     ``litellm.acompletion``."""
 
+    async def awarm_up(self) -> None:
+        """:meth:`LLMCall.warm_up` through ``litellm.acompletion`` (the async client)."""
+        litellm = await LITELLM.aget()
+        await litellm.acompletion(**self.warm_request())
+
     async def __call__(  # type: ignore[override]
         self, request_input: Any, feedback: BaseException | None = None
     ) -> Metered:
-        litellm = LITELLM.get()
+        litellm = await LITELLM.aget()
         exchange = self.start(request_input, feedback)
         with exchange.charging():
             while True:

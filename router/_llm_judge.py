@@ -118,6 +118,7 @@ class Judge:
             import numpy as np
 
             rng = np.random.default_rng()
+        LITELLM.start()  # here, or off the event loop: never inside a timed call
         self._rng = rng
         self._lock = threading.Lock()
         self.calls = 0

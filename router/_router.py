@@ -286,6 +286,32 @@ class Router:
         """Wait until the shadow calls started so far have been recorded."""
         self._shadow_runner.wait(timeout)
 
+    def warm_up(self) -> dict[str, Exception | None]:
+        """Before traffic: load what the paths need and open their connections.
+
+        Calls each path function's ``warm_up()`` (an async path's ``awarm_up()``, on the
+        router's own loop, where :meth:`run` calls it); LLM paths send one minimal
+        request each (one token out). Nothing is recorded or learned.
+
+        Returns:
+            Each path that has a warm-up, with None or the error it raised (also logged
+            as a warning; a provider down at start-up is routed around, not raised).
+
+        Example:
+            >>> def a(x): return x
+            >>> Router([a], lambda out: True, store="memory://").warm_up()  # nothing to warm
+            {}
+        """
+        from router._warmup import warm_up
+
+        return warm_up(self._paths, self._caller.run_coroutine)
+
+    async def awarm_up(self) -> dict[str, Exception | None]:
+        """:meth:`warm_up` for :meth:`arun`: every path at once, on the running loop."""
+        from router._warmup import awarm_up
+
+        return await awarm_up(self._paths)
+
     @property
     def store(self) -> Store:
         """The store this router reads and writes."""

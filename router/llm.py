@@ -1,10 +1,12 @@
 """Model paths and judges through litellm (``pip install 'outcome-router[llm]'``).
 
 ``import router`` does not import this module, and importing it does not import
-litellm: litellm (3 s of import time) is loaded on the first call of a path or judge.
-Before loading it, ``LITELLM_LOCAL_MODEL_COST_MAP`` is set to ``True`` (unless you set
-it yourself), so litellm prices calls from its bundled cost map instead of fetching one
-from GitHub: no network is used besides the provider you call.
+litellm: litellm (seconds of import time) is loaded when the first path or judge is
+built, off the event loop when one is running, and never inside a timed call (see
+``router._litellm``). Before loading it, ``LITELLM_LOCAL_MODEL_COST_MAP`` is set to
+``True`` (unless you set it yourself), so litellm prices calls from its bundled cost map
+instead of fetching one: no network is used besides the provider you call. After it,
+``litellm.suppress_debug_info`` is set (no banner on stdout for each handled error).
 
 * :func:`LLMPath` / :func:`AsyncLLMPath`: a :class:`router.Path` that calls
   ``litellm.completion`` / ``litellm.acompletion`` and returns :class:`router.Metered`
