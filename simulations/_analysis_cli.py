@@ -38,7 +38,7 @@ def add_analysis_commands(subparsers: Any) -> None:
         "stats",
         help="print each path's posterior, traffic, success, cost and latency",
         description="Print the per-path table of one task of a store: alpha, beta, mean, "
-        "95%% credible interval, n, traffic share, success rate, cost per success and "
+        "95% credible interval, n, traffic share, success rate, cost per success and "
         "p50/p99 latency.",
     )
     stats.add_argument("--store", default=None, help=_STORE_HELP)

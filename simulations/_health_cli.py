@@ -33,8 +33,8 @@ def add_health_commands(subparsers: Any) -> None:
         "health",
         help="check the health rules (completion, escalations, cost, latency, errors)",
         description="Evaluate the default health rules over the store's recent outcomes: "
-        "completion rate < 85%% (15 min), escalation rate > 30%% (30 min), cost per request "
-        "> $0.75 (1 h), p99 latency > 10 s (15 min), error rate > 5%% (5 min). Prints each "
+        "completion rate < 85% (15 min), escalation rate > 30% (30 min), cost per request "
+        "> $0.75 (1 h), p99 latency > 10 s (15 min), error rate > 5% (5 min). Prints each "
         "rule's value and status; exits 1 when a rule is breached.",
     )
     health.add_argument(

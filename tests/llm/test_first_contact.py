@@ -67,8 +67,9 @@ def test_a_handled_error_prints_nothing_and_changes_no_other_litellm_setting(
 ) -> None:
     done = fresh(HANDLED.replace("FAULT", fault), provider)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout == "regex\n"  # no "Give Feedback / Get Help" banner
-    assert "LiteLLM" not in done.stderr, done.stderr[-3000:]
+    # No "Give Feedback / Get Help" banner; the 401's auth alert is a warning that only
+    # logging configured by the application would show.
+    assert (done.stdout, done.stderr) == ("regex\n", "")
     assert provider.hits == (1 if fault == "401" else 3)  # auth is never retried
 
 
