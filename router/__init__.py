@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bandits._lazy import lazy_attributes
 from router._adaptive import AdaptiveThompson
 from router._breaker import Breaker
-from router._budget import Budget, BudgetExceeded, Metered, MeteredScore
+from router._budget import Budget, BudgetExceeded, Metered, MeteredScore, UnpricedPathWarning
 from router._canary import Canary
 from router._clock import Clock, FakeClock
 from router._errors import (
@@ -138,6 +138,7 @@ __all__ = [
     "StructuredLog",
     "Thompson",
     "UnknownRequestError",
+    "UnpricedPathWarning",
     "evaluate_health",
     "note_tool_call",
     "strip_code_fences",

@@ -93,6 +93,13 @@ class Loader:
         else:
             self._run(future)
 
+    def loaded(self) -> Any | None:
+        """The module if it is loaded already (never waits), else None."""
+        future = self._future
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        return future.result()
+
     def get(self) -> Any:
         """The module, waiting for a load in progress (raises what the import raised)."""
         self.start()

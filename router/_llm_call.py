@@ -97,6 +97,21 @@ class LLMCall:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r})"
 
+    @property
+    def priced(self) -> bool | None:
+        """Are this model's calls priced (``price_per_1k_tokens``, or litellm's cost map
+        knows the model)? None while litellm is still loading."""
+        if self.price_per_1k_tokens is not None:
+            return True
+        litellm = LITELLM.loaded()
+        if litellm is None:
+            return None
+        try:
+            litellm.cost_per_token(model=self.model, prompt_tokens=1, completion_tokens=1)
+        except Exception:  # litellm raises its own errors (or plain ones) for unknown models
+            return False
+        return True
+
     def prepare(self) -> None:
         """Wait until litellm is loaded (the router calls this before a call's timeout starts)."""
         LITELLM.get()

@@ -16,7 +16,7 @@ from bandits import ConfigError, RouterError, check_score
 from router._adaptive import AdaptiveThompson
 from router._attempts import AttemptJudge, Judged
 from router._breaker import Breaker, PathGate
-from router._budget import Budget, BudgetExceeded, BudgetKeeper
+from router._budget import Budget, BudgetExceeded, BudgetKeeper, warn_unpriced
 from router._calls import Called, PathCaller
 from router._canary import Canary, Rollouts
 from router._clock import Clock
@@ -196,6 +196,8 @@ class Router:
             if budget is None
             else BudgetKeeper(budget, self._store, self.task, self._budget_alert)
         )
+        if budget is not None:
+            warn_unpriced(budget, self._paths)
         if budget is not None and budget.when_exceeded == "escalate" and escalation is None:
             raise ConfigError(
                 "Budget(when_exceeded='escalate') needs an escalation handler: "
@@ -446,18 +448,21 @@ class Router:
 
     def stats(self) -> pd.DataFrame:
         """Per-path table: alpha, beta, mean, 95% credible interval, n, traffic share,
-        tokens, cost and cost per success.
+        tokens, cost, unpriced attempts and cost per success.
 
         ``traffic_share`` is the path's share of all scored attempts of this task;
         tokens and cost sum what the path's attempts recorded (``Path(price=...)`` or
-        ``Metered``), pruned outcomes included.
+        ``Metered``), pruned outcomes included. ``unpriced`` counts the answered attempts
+        whose cost is unknown; while there are any, ``cost`` and ``cost_per_success`` are
+        NaN (unknown, not free). The same columns, with the same dtypes, begin
+        :func:`storage.path_stats`.
 
         Example:
             >>> def echo(x): return x
             >>> router = Router([echo], lambda out: True, store="memory://")
             >>> router.stats().columns.tolist()  # doctest: +NORMALIZE_WHITESPACE
             ['alpha', 'beta', 'mean', 'ci_low', 'ci_high', 'n', 'traffic_share', 'tokens',
-             'cost', 'cost_per_success']
+             'cost', 'unpriced', 'cost_per_success']
         """
         daily = getattr(self._store, "daily_aggregates", None)
         spent = daily(self.task) if callable(daily) else ()

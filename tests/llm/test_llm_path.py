@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+import pandas as pd
 import pytest
 from pydantic import BaseModel
 
-from router import ConfigError, Path, Retry, Router
+from router import Budget, ConfigError, Path, Retry, Router, UnpricedPathWarning
 from router.llm import AsyncLLMPath, LLMCall, LLMPath
 from storage import MemoryStore, Outcome
 from tests.fakes import FakeProvider, Fault
@@ -70,6 +72,29 @@ def test_an_unknown_model_records_no_cost_but_its_tokens(
     router.run("pens")
     (row,) = outcomes(store, router)
     assert (row.tokens_in, row.tokens_out, row.cost) == (2, 5, None)
+
+
+def test_an_unknown_models_cost_stays_unknown_in_stats_and_budgets(
+    litellm: ModuleType, provider: FakeProvider, make_router: MakeRouter, store: MemoryStore
+) -> None:
+    known = llm(provider)
+    unknown = llm(provider, "openai/my-local-model")
+    with pytest.warns(UnpricedPathWarning, match=r"paths \['openai/my-local-model'\]"):
+        router = make_router([known, unknown], budget=Budget(daily_cost=5.0))
+    for _ in range(6):
+        router.run("pens")
+    stats = router.stats()
+    n = stats.loc["openai/my-local-model", "n"]
+    assert n > 0 and stats.loc["openai/my-local-model", "unpriced"] == n
+    assert pd.isna(stats.loc["openai/my-local-model", "cost"])  # unknown, not 0.0 ("free")
+    assert stats.loc["openai/gpt-4o-mini", "unpriced"] == 0
+    assert stats.loc["openai/gpt-4o-mini", "cost"] > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # priced by the override: nothing to say
+        make_router(
+            [llm(provider, "openai/my-local-model", price_per_1k_tokens=(0.1, 0.2))],
+            budget=Budget(daily_cost=5.0),
+        )
 
 
 def test_a_price_per_1k_tokens_overrides_the_cost_map(

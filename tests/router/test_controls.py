@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from router import (
     Metered,
     Path,
     Router,
+    UnpricedPathWarning,
 )
 from storage import MemoryStore, Store
 
@@ -237,7 +239,11 @@ def test_the_run_budget_stops_further_fallbacks(task: str, clock: FakeClock) -> 
         return Metered(None, cost=0.6)
 
     router = Router(
-        [costly_failure, costly_other, Path(alpha, last_resort=True)],
+        [
+            Path(costly_failure, price=0.6),
+            Path(costly_other, price=0.6),
+            Path(alpha, last_resort=True, price=0.0),
+        ],
         lambda out: out is not None,
         task=task,
         store=MemoryStore(),
@@ -303,3 +309,14 @@ def test_stats_show_tokens_and_cost_per_path(store: Store, task: str, clock: Fak
             assert stats.loc[name, "cost_per_success"] == pytest.approx(
                 stats.loc[name, "cost"] / sum(o.score or 0 for o in mine)
             )
+
+
+def test_a_cost_budget_with_unpriced_paths_says_so_when_the_router_is_built() -> None:
+    free = Path(beta, name="free", price=0.0)
+    with pytest.warns(UnpricedPathWarning, match=r"paths \['alpha'\] have no known price") as seen:
+        Router([alpha, free], lambda out: True, store="memory://", budget=Budget(daily_cost=1))
+    assert len(seen) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # priced paths, or a budget on tokens: nothing to say
+        Router([free], lambda out: True, store="memory://", budget=Budget(daily_cost=1))
+        Router([alpha], lambda out: True, store="memory://", budget=Budget(daily_tokens=10))
