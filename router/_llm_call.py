@@ -19,6 +19,7 @@ from router._llm_request import (
     check_prompt,
     content_of,
     is_model,
+    message_of,
     render_prompt,
     schema_message,
     usage_of,
@@ -84,6 +85,12 @@ class LLMCall:
             )
         if reask is not None and not isinstance(reask, bool):
             raise ConfigError(f"reask must be True, False or None, got {reask!r}")
+        self.tools = bool((litellm_kwargs or {}).get("tools"))
+        if self.tools and output is not None:
+            raise ConfigError(
+                "output= validates a text reply, but with tools= the output is the model's "
+                "message (its .content and .tool_calls); check it in parse= or success_fn"
+            )
         self.model = model
         self.prompt = check_prompt(prompt)
         self.parse = parse
@@ -164,6 +171,9 @@ class LLMCall:
         """Take one response: the attempt's result, or None to ask again (``exchange`` updated)."""
         exchange.calls += 1
         exchange.spent += usage_of(litellm, response, self.price_per_1k_tokens)
+        if self.tools:  # the whole message: its tool calls are the answer
+            message = message_of(response)
+            return exchange.spent.metered(message if self.parse is None else self.parse(message))
         content = content_of(response)
         answer = content if self.parse is None else self.parse(content)
         if self.output is None:

@@ -172,6 +172,13 @@ def usage_of(litellm: Any, response: Any, price_per_1k_tokens: tuple[float, floa
     return Usage(tokens_in, tokens_out, cost)
 
 
+def message_of(response: Any) -> Any:
+    """The message of the first choice (litellm's ``Message``: ``.content``,
+    ``.tool_calls``), or None when there is none."""
+    choices = getattr(response, "choices", None) or []
+    return getattr(choices[0], "message", None) if choices else None
+
+
 def content_of(response: Any) -> str:
     """The text of the first choice of a chat completion ('' when there is none)."""
     choices = getattr(response, "choices", None) or []

@@ -77,7 +77,10 @@ def LLMPath(  # noqa: N802 - a factory named like the Path it builds
             (default: True when ``output`` is given).
         **litellm_kwargs: passed to litellm (``api_base``, ``api_key``, ``temperature``...).
             litellm's and the SDK's own retries are off unless you pass ``num_retries``
-            or ``max_retries``: give the router a ``Retry`` instead.
+            or ``max_retries``: give the router a ``Retry`` instead. With ``tools=``
+            (and ``tool_choice=``), the output is the model's message, litellm's
+            ``Message`` with its ``.content`` and ``.tool_calls`` (``parse`` receives
+            it); ``output=`` does not go with ``tools=``.
 
     Returns:
         A :class:`router.Path` whose function (an :class:`LLMCall`) returns

@@ -154,6 +154,8 @@ class FakeProvider:
     bad_output: str = "Sorry, I cannot answer in JSON."  # content of BAD_OUTPUT replies
     usage: tuple[int, int] | None = None  # fixed (prompt, completion) tokens, else word counts
     models: tuple[str, ...] = ("gpt-4o-mini", "gpt-4o")  # listed by GET /v1/models
+    # Tool calls (name, arguments) answered to a request that offers ``tools``.
+    tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
     requests: list[RecordedRequest] = field(default_factory=list, init=False)
     errors: list[BaseException] = field(default_factory=list, init=False)  # unexpected ones
     _scripts: dict[str | None, deque[Fault]] = field(default_factory=dict, init=False)
@@ -256,24 +258,34 @@ class FakeProvider:
         else:
             prompt = sum(count_words(m.get("content")) for m in request.get("messages", []))
             completion = count_words(content)
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        finish = "stop"
+        if self.tool_calls and request.get("tools"):
+            message = {"role": "assistant", "content": None, "tool_calls": self.calls_json()}
+            finish = "tool_calls"
         return {
             "id": f"chatcmpl-fake-{self.hits}",
             "object": "chat.completion",
             "created": CREATED,
             "model": request.get("model", "unknown"),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                }
-            ],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": {
                 "prompt_tokens": prompt,
                 "completion_tokens": completion,
                 "total_tokens": prompt + completion,
             },
         }
+
+    def calls_json(self) -> list[dict[str, Any]]:
+        """``tool_calls`` as OpenAI sends them (arguments are a JSON string)."""
+        return [
+            {
+                "id": f"call_fake_{i}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
+            for i, (name, arguments) in enumerate(self.tool_calls, start=1)
+        ]
 
     def wait_released(self) -> None:
         """Block a SLOW request until released or ``slow_seconds`` passed."""

@@ -225,6 +225,44 @@ def test_a_slow_reply_times_out_and_falls_back(
     assert provider.wait_for_hits(1)  # the fixture releases the slow request afterwards
 
 
+# -- tools ---------------------------------------------------------------------------------
+
+LOOKUP = {
+    "type": "function",
+    "function": {
+        "name": "lookup_order",
+        "description": "Find an order by its id.",
+        "parameters": {
+            "type": "object",
+            "properties": {"order_id": {"type": "string"}},
+            "required": ["order_id"],
+        },
+    },
+}
+
+
+def test_tools_pass_through_and_the_output_carries_the_tool_calls(
+    litellm: ModuleType, provider: FakeProvider, make_router: MakeRouter, store: MemoryStore
+) -> None:
+    provider.tool_calls = (("lookup_order", {"order_id": "A-17"}),)
+    path = llm(provider, tools=[LOOKUP], tool_choice="auto")
+    router = make_router([path], success_fn=lambda message: bool(message.tool_calls))
+    message = router.run("Where is order A-17?")
+    (call,) = message.tool_calls
+    assert call.function.name == "lookup_order"
+    assert json.loads(call.function.arguments) == {"order_id": "A-17"}
+    assert message.content is None  # the message itself: append it to the conversation
+    sent = provider.requests[0].json
+    assert (sent["tools"], sent["tool_choice"]) == ([LOOKUP], "auto")
+    (row,) = outcomes(store, router)
+    assert row.score == 1.0 and row.tokens_in is not None
+
+
+def test_an_output_model_with_tools_is_a_config_error(litellm: ModuleType) -> None:
+    with pytest.raises(ConfigError, match="with tools= the output is the model's message"):
+        LLMPath("openai/gpt-4o-mini", "{input}", output=Order, tools=[LOOKUP])
+
+
 # -- structured output --------------------------------------------------------------------
 
 
