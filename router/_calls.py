@@ -121,6 +121,21 @@ class PathCaller:
         except TimeoutError as exc:
             raise timeout_error(path, timeout) from exc
 
+    def in_worker(self, path: Path, fn: Callable[[], Any], timeout: float | None) -> Any:
+        """``fn()`` for ``path`` from sync code, in a worker thread when there is a
+        ``timeout`` (``PathTimeout`` when it overruns), else right here."""
+        if timeout is None:
+            return fn()
+        context = contextvars.copy_context()  # the run's guard goes with the call
+        return self._wait(self._workers().submit(context.run, fn), path, timeout)
+
+    def on_loop(self, path: Path, awaitable: Awaitable[Any], timeout: float | None) -> Any:
+        """Await ``awaitable`` for ``path`` on the private event loop, from sync code."""
+        import asyncio
+
+        future = asyncio.run_coroutine_threadsafe(awaited(awaitable), self._event_loop())
+        return self._wait(future, path, timeout)
+
     def run_coroutine(self, awaitable: Awaitable[Any]) -> Any:
         """Await ``awaitable`` on the private event loop and return its result (sync code,
         e.g. an async ``success_fn`` scored by ``Router.run``)."""

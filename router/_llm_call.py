@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from router._llm_request import (
 )
 from router._validation import InvalidOutput, validate_output
 
+_USAGE_LAST = {"include_usage": True}
 # Left out of a warm-up request: it asks for one token of plain text.
 _NOT_WARMED = frozenset({"tools", "tool_choice", "response_format", "max_tokens", "stream"})
 
@@ -167,8 +168,22 @@ class LLMCall:
             **self.litellm_kwargs,
         }
 
-    def step(self, litellm: Any, exchange: _Exchange, response: Any) -> Metered | None:
-        """Take one response: the attempt's result, or None to ask again (``exchange`` updated)."""
+    def stream(self, request_input: Any) -> LLMStream:
+        """Ask for the reply as a stream (``Router.run_stream``): its text chunks."""
+        litellm = LITELLM.get()
+        exchange = self.start(request_input)
+        return LLMStream(self, litellm, exchange, litellm.completion(**self.streamed(exchange)))
+
+    def streamed(self, exchange: _Exchange) -> dict[str, Any]:
+        """The keyword arguments of a streamed call: usage comes in the last chunk."""
+        return {**self.request(exchange), "stream": True, "stream_options": _USAGE_LAST}
+
+    def step(
+        self, litellm: Any, exchange: _Exchange, response: Any, *, reask: bool = True
+    ) -> Metered | None:
+        """Take one response: the attempt's result, or None to ask again (``exchange`` updated).
+
+        ``reask=False`` (a streamed reply, already sent) never asks again."""
         exchange.calls += 1
         exchange.spent += usage_of(litellm, response, self.price_per_1k_tokens)
         if self.tools:  # the whole message: its tool calls are the answer
@@ -181,7 +196,7 @@ class LLMCall:
         try:
             return exchange.spent.metered(validate_output(self.output, answer))
         except InvalidOutput as exc:
-            if not self.reask or exchange.calls > 1:
+            if not (self.reask and reask) or exchange.calls > 1:
                 return exchange.spent.metered(answer)  # the path's output check rejects it
             exchange.messages = [
                 *exchange.messages,
@@ -209,6 +224,13 @@ class AsyncLLMCall(LLMCall):
     """The function of an :func:`AsyncLLMPath`: like :class:`LLMCall`, awaiting
     ``litellm.acompletion``."""
 
+    async def astream(self, request_input: Any) -> AsyncLLMStream:
+        """:meth:`LLMCall.stream`, awaiting ``litellm.acompletion``."""
+        litellm = await LITELLM.aget()
+        exchange = self.start(request_input)
+        response = await litellm.acompletion(**self.streamed(exchange))
+        return AsyncLLMStream(self, litellm, exchange, response)
+
     async def awarm_up(self) -> None:
         """:meth:`LLMCall.warm_up` through ``litellm.acompletion`` (the async client)."""
         litellm = await LITELLM.aget()
@@ -225,3 +247,49 @@ class AsyncLLMCall(LLMCall):
                 result = self.step(litellm, exchange, response)
                 if result is not None:
                     return result
+
+
+def _text_of(chunk: Any) -> str:
+    """The text a streamed chunk adds ('' for role, tool-call, usage or final chunks)."""
+    choices = getattr(chunk, "choices", None) or []
+    delta = getattr(choices[0], "delta", None) if choices else None
+    return str(getattr(delta, "content", None) or "")
+
+
+class _Streamed:
+    """A streamed reply: its raw chunks, and the attempt's output made from them."""
+
+    def __init__(self, call: LLMCall, litellm: Any, exchange: _Exchange, response: Any) -> None:
+        self._call, self._litellm, self._exchange = call, litellm, exchange
+        self._response = response
+        self._raw: list[Any] = []
+
+    def finish(self, chunks: list[Any]) -> Metered:
+        """The output, as :meth:`LLMCall.step` makes it from the whole reply (no re-ask:
+        what was streamed was sent), with the tokens and cost of the last chunk's usage."""
+        whole = self._litellm.stream_chunk_builder(self._raw, messages=self._exchange.messages)
+        result = self._call.step(self._litellm, self._exchange, whole, reask=False)
+        assert result is not None  # step never asks again with reask=False
+        return result
+
+
+class LLMStream(_Streamed):
+    """The text chunks of :meth:`LLMCall.stream` (empty ones are skipped)."""
+
+    def __iter__(self) -> Iterator[str]:
+        for chunk in self._response:
+            self._raw.append(chunk)
+            text = _text_of(chunk)
+            if text:
+                yield text
+
+
+class AsyncLLMStream(_Streamed):
+    """The text chunks of :meth:`AsyncLLMCall.astream` (empty ones are skipped)."""
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        async for chunk in self._response:
+            self._raw.append(chunk)
+            text = _text_of(chunk)
+            if text:
+                yield text

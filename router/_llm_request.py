@@ -121,6 +121,11 @@ def check_price(price: tuple[float, float] | None) -> tuple[float, float] | None
 def check_kwargs(
     litellm_kwargs: Mapping[str, Any], reserved: frozenset[str] = RESERVED
 ) -> dict[str, Any]:
+    if "stream" in litellm_kwargs or "stream_options" in litellm_kwargs:
+        raise ConfigError(
+            "stream is not a path setting: call router.run_stream(x) (or arun_stream) and "
+            "the model path streams its reply; router.run(x) asks for the whole reply"
+        )
     taken = sorted(reserved & set(litellm_kwargs))
     if taken:
         raise ConfigError(

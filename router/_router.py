@@ -65,6 +65,8 @@ from storage import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from router._streaming import AsyncStream, Stream
+
 logger = logging.getLogger("outcome_router")
 
 AlertHandler = Callable[[Alert], None]
@@ -424,6 +426,35 @@ class Router:
         with self._keyed(idempotency_key, future) as kept:
             kept.append(await self._aroute(request_input, customer, deadline))
         return kept[0]
+
+    def run_stream(
+        self, request_input: Any, *, customer: str | None = None, deadline: float | None = None
+    ) -> Stream:
+        """Serve one request as a stream: iterate the result for the chosen path's chunks.
+
+        A path that fails before its first chunk falls back as in :meth:`run`; once
+        chunks flow, the run is committed to that path, ``success_fn`` scores the
+        assembled output at the end, and a failure mid-stream is recorded and raised as
+        :class:`StreamInterrupted`. See :mod:`router._streaming`.
+
+        Example:
+            >>> def words(text):
+            ...     yield from text.split()
+            >>> router = Router([words], lambda out: bool(out), store="memory://")
+            >>> list(router.run_stream("one two"))
+            ['one', 'two']
+        """
+        from router._streaming import Stream
+
+        return Stream(self, request_input, customer, deadline)
+
+    def arun_stream(
+        self, request_input: Any, *, customer: str | None = None, deadline: float | None = None
+    ) -> AsyncStream:
+        """:meth:`run_stream` for async code: ``async for chunk in router.arun_stream(x)``."""
+        from router._streaming import AsyncStream
+
+        return AsyncStream(self, request_input, customer, deadline)
 
     def report(self, request_id: str, score: object) -> Report:
         """Set or override the score of a served request later (delayed feedback).

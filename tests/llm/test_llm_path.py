@@ -370,7 +370,7 @@ def test_an_async_path_times_out_under_arun(
         ({"prompt": 42}, "template string"),
         ({"model": ""}, "litellm model string"),
         ({"messages": []}, "set by the path"),
-        ({"stream": True}, "set by the path"),
+        ({"stream": True}, r"call router.run_stream\(x\)"),
         ({"price_per_1k_tokens": (0.1,)}, "pair"),
         ({"price_per_1k_tokens": (0.1, -1.0)}, "pair"),
         ({"reask": "yes"}, "reask"),
