@@ -50,6 +50,18 @@ class _Exchange:
             raise
 
 
+def model_priced(model: str) -> bool | None:
+    """Does litellm's cost map price ``model``? None while litellm is still loading."""
+    litellm = LITELLM.loaded()
+    if litellm is None:
+        return None
+    try:
+        litellm.cost_per_token(model=model, prompt_tokens=1, completion_tokens=1)
+    except Exception:  # litellm raises its own errors (or plain ones) for unknown models
+        return False
+    return True
+
+
 class LLMCall:
     """The function of an :func:`LLMPath`: one attempt, ``litellm.completion`` underneath.
 
@@ -109,16 +121,15 @@ class LLMCall:
     def priced(self) -> bool | None:
         """Are this model's calls priced (``price_per_1k_tokens``, or litellm's cost map
         knows the model)? None while litellm is still loading."""
-        if self.price_per_1k_tokens is not None:
-            return True
-        litellm = LITELLM.loaded()
-        if litellm is None:
-            return None
-        try:
-            litellm.cost_per_token(model=self.model, prompt_tokens=1, completion_tokens=1)
-        except Exception:  # litellm raises its own errors (or plain ones) for unknown models
-            return False
-        return True
+        return True if self.price_per_1k_tokens is not None else model_priced(self.model)
+
+    def complete(self, litellm: Any, request: Mapping[str, Any]) -> Any:
+        """One ``litellm.completion`` call (a model group's goes through its router)."""
+        return litellm.completion(**request)
+
+    async def acomplete(self, litellm: Any, request: Mapping[str, Any]) -> Any:
+        """One ``litellm.acompletion`` call."""
+        return await litellm.acompletion(**request)
 
     def prepare(self) -> None:
         """Wait until litellm is loaded (the router calls this before a call's timeout starts)."""
@@ -147,7 +158,7 @@ class LLMCall:
     def warm_up(self) -> None:
         """Load litellm and send :meth:`warm_request`, so that the first request finds its
         modules loaded and its connection open (costs one minimal call)."""
-        LITELLM.get().completion(**self.warm_request())
+        self.complete(LITELLM.get(), self.warm_request())
 
     def start(self, request_input: Any, feedback: BaseException | None = None) -> _Exchange:
         """The first request's messages."""
@@ -172,7 +183,7 @@ class LLMCall:
         """Ask for the reply as a stream (``Router.run_stream``): its text chunks."""
         litellm = LITELLM.get()
         exchange = self.start(request_input)
-        return LLMStream(self, litellm, exchange, litellm.completion(**self.streamed(exchange)))
+        return LLMStream(self, litellm, exchange, self.complete(litellm, self.streamed(exchange)))
 
     def streamed(self, exchange: _Exchange) -> dict[str, Any]:
         """The keyword arguments of a streamed call: usage comes in the last chunk."""
@@ -214,7 +225,7 @@ class LLMCall:
         exchange = self.start(request_input, feedback)
         with exchange.charging():
             while True:
-                response = litellm.completion(**self.request(exchange))
+                response = self.complete(litellm, self.request(exchange))
                 result = self.step(litellm, exchange, response)
                 if result is not None:
                     return result
@@ -228,13 +239,12 @@ class AsyncLLMCall(LLMCall):
         """:meth:`LLMCall.stream`, awaiting ``litellm.acompletion``."""
         litellm = await LITELLM.aget()
         exchange = self.start(request_input)
-        response = await litellm.acompletion(**self.streamed(exchange))
+        response = await self.acomplete(litellm, self.streamed(exchange))
         return AsyncLLMStream(self, litellm, exchange, response)
 
     async def awarm_up(self) -> None:
         """:meth:`LLMCall.warm_up` through ``litellm.acompletion`` (the async client)."""
-        litellm = await LITELLM.aget()
-        await litellm.acompletion(**self.warm_request())
+        await self.acomplete(await LITELLM.aget(), self.warm_request())
 
     async def __call__(  # type: ignore[override]
         self, request_input: Any, feedback: BaseException | None = None
@@ -243,7 +253,7 @@ class AsyncLLMCall(LLMCall):
         exchange = self.start(request_input, feedback)
         with exchange.charging():
             while True:
-                response = await litellm.acompletion(**self.request(exchange))
+                response = await self.acomplete(litellm, self.request(exchange))
                 result = self.step(litellm, exchange, response)
                 if result is not None:
                     return result

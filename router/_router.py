@@ -181,7 +181,7 @@ class Router:
         if on_alert is not None and not callable(on_alert):
             raise ConfigError(f"on_alert must be callable with an Alert, got {on_alert!r}")
         self._on_alert = on_alert
-        self._limiter = Limiter()
+        self._limiter = Limiter(self._store, self.task)  # shared limits count in the store
         if customer_limit is not None and not isinstance(customer_limit, RateLimit):
             raise ConfigError(f"customer_limit must be a RateLimit(...), got {customer_limit!r}")
         self._customer_limit = customer_limit
@@ -979,6 +979,8 @@ class Router:
             self._gate.observe(path.name, failed, self._clock())
         cost = (judged.cost or 0.0) + judged.judge_cost
         tokens = judged.tokens + judged.judge_tokens
+        if judged.tokens:  # against the path's tokens_per_minute, if it has one
+            self._limiter.used(path.name, judged.tokens, self._clock())
         if self._budget is not None:
             self._budget.spend(customer, cost - reserved, tokens, self._clock())
         return cost, tokens

@@ -21,13 +21,15 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from router._limits import RateLimit
 from router._litellm import COST_MAP_ENV
 from router._llm_call import AsyncLLMCall, LLMCall
 from router._llm_judge import Judge, JudgeError, llm_judge
 from router._llm_request import NO_SDK_RETRIES, Prompt
+from router._model_list import AsyncGroupCall, GroupCall
 from router._names import check_name
 from router._path import Path
 
@@ -44,19 +46,74 @@ __all__ = [
 ]
 
 
-def LLMPath(  # noqa: N802 - a factory named like the Path it builds
-    model: str,
-    prompt: Prompt,
-    *,
-    parse: Callable[[str], Any] | None = None,
-    output: type | None = None,
-    timeout: float | None = None,
-    name: str | None = None,
-    price: float | None = None,
-    price_per_1k_tokens: tuple[float, float] | None = None,
-    reask: bool | None = None,
-    **litellm_kwargs: Any,
-) -> Path:
+class _PathMaker:
+    """Builds LLM paths of one kind (sync or async): ``LLMPath(...)`` and
+    ``LLMPath.from_model_list(...)``."""
+
+    _single: type[LLMCall] = LLMCall
+    _group: type[LLMCall] = GroupCall
+
+    def __call__(
+        self,
+        model: str,
+        prompt: Prompt,
+        *,
+        parse: Callable[[str], Any] | None = None,
+        output: type | None = None,
+        timeout: float | None = None,
+        name: str | None = None,
+        price: float | None = None,
+        price_per_1k_tokens: tuple[float, float] | None = None,
+        reask: bool | None = None,
+        rate_limit: RateLimit | None = None,
+        **litellm_kwargs: Any,
+    ) -> Path:
+        return _build(
+            self._single,
+            model,
+            prompt,
+            parse=parse,
+            output=output,
+            timeout=timeout,
+            name=name,
+            price=price,
+            price_per_1k_tokens=price_per_1k_tokens,
+            reask=reask,
+            rate_limit=rate_limit,
+            **litellm_kwargs,
+        )
+
+    def from_model_list(
+        self, model_list: Sequence[Mapping[str, Any]], prompt: Prompt, **options: Any
+    ) -> list[Path]:
+        """One path per model group of a ``litellm.Router`` ``model_list``.
+
+        A group of one deployment is an LLM path of its ``litellm_params``; a group of
+        several calls them through a ``litellm.Router`` over that group (litellm's
+        load balancing, no retries of its own). Each path is named after its group;
+        its deployments' ``rpm`` / ``tpm`` become a shared ``RateLimit`` (counted in
+        the store, tokens from usage). ``options`` are this factory's arguments
+        (``timeout``, ``output``, ...) and litellm kwargs, for every path.
+
+        Raises:
+            ConfigError: the list is not in litellm.Router's format.
+
+        Example:
+            >>> model_list = [
+            ...     {"model_name": "fast", "litellm_params": {"model": "openai/gpt-4o-mini",
+            ...                                               "rpm": 500, "tpm": 200000}},
+            ...     {"model_name": "smart", "litellm_params": {"model": "openai/gpt-4o"}},
+            ...     {"model_name": "smart", "litellm_params": {"model": "azure/gpt-4o-eu"}},
+            ... ]
+            >>> [(p.name, p.rate_limit) for p in LLMPath.from_model_list(model_list, "{input}")]
+            [('fast', RateLimit(per_second=None, per_minute=500.0, tokens_per_minute=200000.0, shared=True)), ('smart', None)]
+        """  # noqa: E501
+        from router._model_list import model_list_paths
+
+        return model_list_paths(model_list, prompt, _build, (self._single, self._group), options)
+
+
+class _LLMPath(_PathMaker):
     """A path that asks ``model`` through ``litellm.completion`` (sync).
 
     Args:
@@ -85,6 +142,8 @@ def LLMPath(  # noqa: N802 - a factory named like the Path it builds
     Returns:
         A :class:`router.Path` whose function (an :class:`LLMCall`) returns
         :class:`router.Metered` with the output, the tokens and the cost.
+        ``rate_limit`` is the path's :class:`router.RateLimit`. ``LLMPath.from_model_list``
+        builds paths from a ``litellm.Router`` model list.
 
     Raises:
         ConfigError: a bad argument, or litellm is not installed.
@@ -99,20 +158,31 @@ def LLMPath(  # noqa: N802 - a factory named like the Path it builds
         >>> path.name, path.output is Order, path.fn.litellm_kwargs["temperature"]
         ('openai/gpt-4o-mini', True, 0)
     """
-    call = LLMCall(
-        model,
-        prompt,
-        parse=parse,
-        output=output,
-        timeout=timeout,
-        price_per_1k_tokens=price_per_1k_tokens,
-        reask=reask,
-        litellm_kwargs=litellm_kwargs,
-    )
-    return _path(call, name, price)
 
 
-def AsyncLLMPath(  # noqa: N802 - a factory named like the Path it builds
+class _AsyncLLMPath(_PathMaker):
+    """Like :data:`LLMPath`, awaiting ``litellm.acompletion``: for ``Router.arun``.
+
+    (``Router.run`` can call it too, on the router's private event loop.)
+
+    Example:
+        >>> path = AsyncLLMPath("openai/gpt-4o-mini", "Summarise: {input}", name="summary")
+        >>> path.name, path.is_async
+        ('summary', True)
+    """
+
+    _single = AsyncLLMCall
+    _group = AsyncGroupCall
+
+
+LLMPath = _LLMPath()
+"""A path that asks a model through ``litellm.completion``; see :class:`_LLMPath`."""
+AsyncLLMPath = _AsyncLLMPath()
+"""A path that awaits ``litellm.acompletion``; see :class:`_AsyncLLMPath`."""
+
+
+def _build(
+    call_type: Callable[..., LLMCall],
     model: str,
     prompt: Prompt,
     *,
@@ -123,18 +193,10 @@ def AsyncLLMPath(  # noqa: N802 - a factory named like the Path it builds
     price: float | None = None,
     price_per_1k_tokens: tuple[float, float] | None = None,
     reask: bool | None = None,
+    rate_limit: RateLimit | None = None,
     **litellm_kwargs: Any,
 ) -> Path:
-    """Like :func:`LLMPath`, awaiting ``litellm.acompletion``: for ``Router.arun``.
-
-    (``Router.run`` can call it too, on the router's private event loop.)
-
-    Example:
-        >>> path = AsyncLLMPath("openai/gpt-4o-mini", "Summarise: {input}", name="summary")
-        >>> path.name, path.is_async
-        ('summary', True)
-    """
-    call = AsyncLLMCall(
+    call = call_type(
         model,
         prompt,
         parse=parse,
@@ -144,13 +206,20 @@ def AsyncLLMPath(  # noqa: N802 - a factory named like the Path it builds
         reask=reask,
         litellm_kwargs=litellm_kwargs,
     )
-    return _path(call, name, price)
+    return _path(call, name, price, rate_limit)
 
 
-def _path(call: LLMCall, name: str | None, price: float | None) -> Path:
+def _path(
+    call: LLMCall, name: str | None, price: float | None, rate_limit: RateLimit | None
+) -> Path:
     """The Path of a model call: named after the model unless ``name`` is given."""
     return Path(
-        call, name=_name(name, call.model), timeout=call.timeout, output=call.output, price=price
+        call,
+        name=_name(name, call.model),
+        timeout=call.timeout,
+        output=call.output,
+        price=price,
+        rate_limit=rate_limit,
     )
 
 

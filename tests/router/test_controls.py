@@ -17,6 +17,7 @@ from router import (
     FakeClock,
     Metered,
     Path,
+    RateLimit,
     Router,
     UnpricedPathWarning,
 )
@@ -320,3 +321,28 @@ def test_a_cost_budget_with_unpriced_paths_says_so_when_the_router_is_built() ->
         warnings.simplefilter("error")  # priced paths, or a budget on tokens: nothing to say
         Router([free], lambda out: True, store="memory://", budget=Budget(daily_cost=1))
         Router([alpha], lambda out: True, store="memory://", budget=Budget(daily_tokens=10))
+
+
+def test_a_shared_rate_limit_is_counted_in_the_store_for_every_router(
+    store: Store, task: str, clock: FakeClock
+) -> None:
+    limited = Path(alpha, rate_limit=RateLimit(per_minute=3, shared=True))
+    one = make([limited, Path(beta, last_resort=True)], store, task, clock)
+    two = make([limited, Path(beta, last_resort=True)], store, task, clock)
+    served = [router.run(i) for i in range(3) for router in (one, two)]
+    assert served.count("alpha") == 3  # three calls a minute between both routers, not each
+    clock.advance(60.0)
+    assert one.run(0) == "alpha"  # a new minute
+
+
+def test_tokens_per_minute_are_counted_from_usage(
+    store: Store, task: str, clock: FakeClock
+) -> None:
+    def wordy(x: Any) -> Metered:
+        return Metered("a", tokens_in=400, tokens_out=200)
+
+    limited = Path(wordy, rate_limit=RateLimit(tokens_per_minute=1000, shared=True))
+    router = make([limited, Path(beta, last_resort=True)], store, task, clock)
+    assert [router.run(i) for i in range(3)] == ["a", "a", "beta"]  # 1,200 tokens by then
+    clock.advance(60.0)
+    assert router.run(0) == "a"
