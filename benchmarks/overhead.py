@@ -12,10 +12,24 @@ collector off during each timing loop:
 Times are raw per-request wall times (nothing subtracted). p50/p99 are in microseconds.
 A "targets" section checks the K=5 numbers against the project's overhead goals.
 
+With litellm installed, an LLM section times one chat completion against the test
+suite's fake OpenAI-compatible provider on 127.0.0.1 (``tests/fakes``: no network, a
+fresh local HTTP connection per request), three ways, interleaved in rounds so that
+drift hits all rows alike:
+
+  litellm   ``litellm.completion(...)``: the floor, what any litellm user pays
+  litellm.Router  ``litellm.Router(model_list=[one deployment]).completion(...)``
+  router    ``Router([LLMPath(...)], store="memory://").run(x)``: routing, scoring,
+            tokens and cost, the outcome recorded
+
+"added" is a row's p50 less litellm's: the target is the router's added overhead at
+most 1/5 of litellm.Router's.
+
 Run from the repository root:
     python benchmarks/overhead.py            # full run (a minute or two)
     python benchmarks/overhead.py --quick    # smoke run, ~300 requests per row
     python benchmarks/overhead.py --requests 5000 --ks 5
+    python benchmarks/overhead.py --llm-only      # the LLM section alone
 """
 
 from __future__ import annotations
@@ -118,6 +132,80 @@ def measure(k: int, kind: str, n: int, warmup: int) -> np.ndarray | None:
         return time_requests(step, warmup, n)
 
 
+LLM_ROUNDS = 20  # rounds of the LLM rows, each timing every row in turn
+
+
+def llm_steps(base_url: str) -> dict[str, Step]:
+    """One chat completion against the fake provider, three ways (see the docstring)."""
+    import litellm
+
+    from router.llm import LLMPath
+
+    params = {"model": "openai/gpt-4o-mini", "api_base": base_url, "api_key": "bench"}
+    messages = [{"role": "user", "content": "Extract: two pens"}]
+    quiet = {"num_retries": 0, "max_retries": 0, "timeout": 10.0}
+    group = litellm.Router(model_list=[{"model_name": "gpt", "litellm_params": params}])
+    path = LLMPath(
+        params["model"], "Extract: {input}", api_base=base_url, api_key="bench", timeout=10.0
+    )
+    router = Router(
+        [path],
+        success_fn=lambda out: out is not None,
+        task="bench-llm",
+        store="memory://",
+        seed=0,
+    )
+    return {
+        "litellm": lambda: litellm.completion(**params, messages=messages, **quiet),
+        "litellm.Router": lambda: group.completion(model="gpt", messages=messages, **quiet),
+        "router": lambda: router.run("two pens"),
+    }
+
+
+def measure_llm(per_round: int, warmup: int) -> dict[str, np.ndarray]:
+    """Per-request times (ns) of the LLM rows, interleaved in rounds."""
+    from tests.fakes import FakeProvider
+
+    with FakeProvider() as provider:
+        steps = llm_steps(provider.base_url)
+        for step in steps.values():
+            for _ in range(warmup):
+                step()
+        chunks: dict[str, list[np.ndarray]] = {name: [] for name in steps}
+        for _ in range(LLM_ROUNDS):
+            for name, step in steps.items():
+                chunks[name].append(time_requests(step, 0, per_round))
+    return {name: np.concatenate(parts) for name, parts in chunks.items()}
+
+
+def report_llm(per_round: int, warmup: int) -> None:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # offline, as router.llm does
+    try:
+        import litellm  # noqa: F401
+    except ImportError:
+        print("LLM section skipped: litellm is not installed (pip install 'outcome-router[llm]')")
+        return
+    samples = measure_llm(per_round, warmup)
+    floor = pct_us(samples["litellm"], 50)
+    print(f"LLM: one completion, fake provider on 127.0.0.1 ({LLM_ROUNDS} rounds x {per_round})")
+    header = f"{'row':<15} {'requests':>9} {'p50 us':>10} {'p99 us':>10} {'added p50 us':>13}"
+    print(header)
+    print("-" * len(header))
+    for name, times in samples.items():
+        p50 = pct_us(times, 50)
+        print(
+            f"{name:<15} {times.size:>9} {p50:>10.1f} {pct_us(times, 99):>10.1f} "
+            f"{p50 - floor:>13.1f}"
+        )
+    ours = pct_us(samples["router"], 50) - floor
+    theirs = pct_us(samples["litellm.Router"], 50) - floor
+    share = ours / theirs if theirs > 0 else float("inf")
+    print(
+        f"  router's added overhead = {share:.2f} x litellm.Router's "
+        f"(target <= 0.20)   {verdict(share <= 0.2)}\n"
+    )
+
+
 def pct_us(samples: np.ndarray, q: float) -> float:
     return float(np.percentile(samples, q)) / 1000.0
 
@@ -134,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="smoke run: 300 timed requests per row"
     )
     parser.add_argument("--ks", type=int, nargs="+", default=[2, 5, 10], help="path counts")
+    parser.add_argument("--llm-only", action="store_true", help="only the LLM section")
+    parser.add_argument(
+        "--llm-requests", type=int, default=25, help="LLM requests per row and round (25)"
+    )
     args = parser.parse_args(argv)
     counts = {
         kind: args.requests or (300 if args.quick else n) for kind, n in DEFAULT_REQUESTS.items()
@@ -148,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         f"warm-up {args.warmup} requests per row; gc disabled while timing; times are raw "
         "per-request wall time in microseconds\n"
     )
+    report_llm(5 if args.quick else args.llm_requests, 5 if args.quick else 50)
+    if args.llm_only:
+        return 0
     if MAB is None:
         print(
             "MABWiser baseline skipped: mabwiser is not installed "
