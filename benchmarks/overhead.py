@@ -22,7 +22,9 @@ drift hits all rows alike:
   router    ``Router([LLMPath(...)], store="memory://").run(x)``: routing, scoring,
             tokens and cost, the outcome recorded
 
-"added" is a row's p50 less litellm's: the target is the router's added overhead at
+Each runs once over HTTP to the fake provider and once with litellm's ``mock_response``
+(no I/O: litellm's own code and ours only). "added" is the median over rounds of a row's
+p50 less litellm's p50 in the same round: the target is the router's added overhead at
 most 1/5 of litellm.Router's.
 
 Run from the repository root:
@@ -132,11 +134,13 @@ def measure(k: int, kind: str, n: int, warmup: int) -> np.ndarray | None:
         return time_requests(step, warmup, n)
 
 
-LLM_ROUNDS = 20  # rounds of the LLM rows, each timing every row in turn
+LLM_ROUNDS = 40  # rounds of the LLM rows, each timing every row in turn
+REPLY = "This is a fake reply."
 
 
-def llm_steps(base_url: str) -> dict[str, Step]:
-    """One chat completion against the fake provider, three ways (see the docstring)."""
+def llm_steps(base_url: str, mock: bool) -> dict[str, Step]:
+    """One chat completion, three ways (see the docstring); ``mock``: litellm's own
+    ``mock_response`` instead of the HTTP round trip (litellm's and our code only)."""
     import litellm
 
     from router.llm import LLMPath
@@ -144,16 +148,20 @@ def llm_steps(base_url: str) -> dict[str, Step]:
     params = {"model": "openai/gpt-4o-mini", "api_base": base_url, "api_key": "bench"}
     messages = [{"role": "user", "content": "Extract: two pens"}]
     quiet = {"num_retries": 0, "max_retries": 0, "timeout": 10.0}
+    if mock:
+        quiet["mock_response"] = REPLY
     group = litellm.Router(model_list=[{"model_name": "gpt", "litellm_params": params}])
+    options = {k: v for k, v in quiet.items() if k == "mock_response"}
     path = LLMPath(
-        params["model"], "Extract: {input}", api_base=base_url, api_key="bench", timeout=10.0
+        params["model"],
+        "Extract: {input}",
+        api_base=base_url,
+        api_key="bench",
+        timeout=10.0,
+        **options,
     )
     router = Router(
-        [path],
-        success_fn=lambda out: out is not None,
-        task="bench-llm",
-        store="memory://",
-        seed=0,
+        [path], success_fn=lambda out: out is not None, task="bench-llm", store="memory://"
     )
     return {
         "litellm": lambda: litellm.completion(**params, messages=messages, **quiet),
@@ -162,20 +170,20 @@ def llm_steps(base_url: str) -> dict[str, Step]:
     }
 
 
-def measure_llm(per_round: int, warmup: int) -> dict[str, np.ndarray]:
-    """Per-request times (ns) of the LLM rows, interleaved in rounds."""
+def measure_llm(per_round: int, warmup: int, mock: bool) -> dict[str, list[np.ndarray]]:
+    """Per-request times (ns) of the LLM rows, one array per round, rows interleaved."""
     from tests.fakes import FakeProvider
 
     with FakeProvider() as provider:
-        steps = llm_steps(provider.base_url)
+        steps = llm_steps(provider.base_url, mock)
         for step in steps.values():
             for _ in range(warmup):
                 step()
-        chunks: dict[str, list[np.ndarray]] = {name: [] for name in steps}
+        rounds: dict[str, list[np.ndarray]] = {name: [] for name in steps}
         for _ in range(LLM_ROUNDS):
             for name, step in steps.items():
-                chunks[name].append(time_requests(step, 0, per_round))
-    return {name: np.concatenate(parts) for name, parts in chunks.items()}
+                rounds[name].append(time_requests(step, 0, per_round))
+    return rounds
 
 
 def report_llm(per_round: int, warmup: int) -> None:
@@ -185,25 +193,30 @@ def report_llm(per_round: int, warmup: int) -> None:
     except ImportError:
         print("LLM section skipped: litellm is not installed (pip install 'outcome-router[llm]')")
         return
-    samples = measure_llm(per_round, warmup)
-    floor = pct_us(samples["litellm"], 50)
-    print(f"LLM: one completion, fake provider on 127.0.0.1 ({LLM_ROUNDS} rounds x {per_round})")
-    header = f"{'row':<15} {'requests':>9} {'p50 us':>10} {'p99 us':>10} {'added p50 us':>13}"
-    print(header)
-    print("-" * len(header))
-    for name, times in samples.items():
-        p50 = pct_us(times, 50)
+    for mock, transport in ((False, "HTTP to the fake provider"), (True, "litellm mock_response")):
+        rounds = measure_llm(per_round, warmup, mock)
+        floor = [pct_us(times, 50) for times in rounds["litellm"]]
+        print(f"LLM, {transport}: one completion ({LLM_ROUNDS} rounds x {per_round} requests)")
+        header = f"{'row':<15} {'requests':>9} {'p50 us':>10} {'p99 us':>10} {'added us':>9}"
+        print(header)
+        print("-" * len(header))
+        added: dict[str, float] = {}
+        for name, parts in rounds.items():
+            times = np.concatenate(parts)
+            # A round's p50 less litellm's in the same round, then the median over rounds:
+            # drift on a shared machine hits both sides of each difference alike.
+            paired = [pct_us(t, 50) - f for t, f in zip(parts, floor, strict=True)]
+            added[name] = float(np.median(paired))
+            print(
+                f"{name:<15} {times.size:>9} {pct_us(times, 50):>10.1f} "
+                f"{pct_us(times, 99):>10.1f} {added[name]:>9.1f}"
+            )
+        theirs = added["litellm.Router"]
+        share = added["router"] / theirs if theirs > 0 else float("inf")
         print(
-            f"{name:<15} {times.size:>9} {p50:>10.1f} {pct_us(times, 99):>10.1f} "
-            f"{p50 - floor:>13.1f}"
+            f"  router's added overhead = {share:.2f} x litellm.Router's "
+            f"(target <= 0.20)   {verdict(share <= 0.2)}\n"
         )
-    ours = pct_us(samples["router"], 50) - floor
-    theirs = pct_us(samples["litellm.Router"], 50) - floor
-    share = ours / theirs if theirs > 0 else float("inf")
-    print(
-        f"  router's added overhead = {share:.2f} x litellm.Router's "
-        f"(target <= 0.20)   {verdict(share <= 0.2)}\n"
-    )
 
 
 def pct_us(samples: np.ndarray, q: float) -> float:

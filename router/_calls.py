@@ -102,6 +102,8 @@ class PathCaller:
             return self._wait(future, path, timeout)
         if timeout is None:
             return path.fn(*args, **kwargs)
+        if getattr(path.fn, "times_itself", False):  # e.g. an LLM path: its HTTP client
+            return path.fn(*args, timeout=timeout, **kwargs)  # enforces it, no thread hop
         context = contextvars.copy_context()  # the run's guard goes with the call
         future = self._workers().submit(context.run, path.fn, *args, **kwargs)
         return self._wait(future, path, timeout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,13 +170,15 @@ class LLMCall:
             messages.append({"role": "user", "content": f"Your last answer failed: {feedback}"})
         return _Exchange(messages)
 
-    def request(self, exchange: _Exchange) -> dict[str, Any]:
-        """The keyword arguments of the next ``completion`` call."""
-        timeout = {} if self.timeout is None else {"timeout": self.timeout}
+    def request(self, exchange: _Exchange, timeout: float | None = None) -> dict[str, Any]:
+        """The keyword arguments of the next ``completion`` call (``timeout``: what is
+        left of the attempt's, else the path's own)."""
+        limit = self.timeout if timeout is None else timeout
+        timeout_kw = {} if limit is None else {"timeout": limit}
         return {
             "model": self.model,
             "messages": exchange.messages,
-            **timeout,
+            **timeout_kw,
             **self.litellm_kwargs,
         }
 
@@ -220,12 +223,26 @@ class LLMCall:
             ]
             return None
 
-    def __call__(self, request_input: Any, feedback: BaseException | None = None) -> Metered:
+    times_itself = True
+    """The router passes a sync call its timeout (``timeout=``) instead of running it in
+    a worker thread: litellm's HTTP client enforces it, with no thread hop per call."""
+
+    def __call__(
+        self,
+        request_input: Any,
+        feedback: BaseException | None = None,
+        timeout: float | None = None,
+    ) -> Metered:
         litellm = LITELLM.get()
         exchange = self.start(request_input, feedback)
+        # A re-ask gets what is left of the attempt's timeout (real time: it is HTTP).
+        ends = None if timeout is None else time.monotonic() + timeout
         with exchange.charging():
             while True:
-                response = self.complete(litellm, self.request(exchange))
+                left = timeout
+                if ends is not None and exchange.calls:
+                    left = max(ends - time.monotonic(), 0.001)
+                response = self.complete(litellm, self.request(exchange, left))
                 result = self.step(litellm, exchange, response)
                 if result is not None:
                     return result
@@ -234,6 +251,8 @@ class LLMCall:
 class AsyncLLMCall(LLMCall):
     """The function of an :func:`AsyncLLMPath`: like :class:`LLMCall`, awaiting
     ``litellm.acompletion``."""
+
+    times_itself = False  # awaited within asyncio.wait_for, no thread to save
 
     async def astream(self, request_input: Any) -> AsyncLLMStream:
         """:meth:`LLMCall.stream`, awaiting ``litellm.acompletion``."""

@@ -20,13 +20,16 @@ from tests.fakes import FakeProvider
 ROOT = FilePath(__file__).resolve().parents[2]
 
 
-def fresh(code: str, provider: FakeProvider) -> subprocess.CompletedProcess[str]:
+def fresh(
+    code: str, provider: FakeProvider, *, warnings: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a new interpreter (litellm not yet imported, nothing set) with the
-    fake provider's base URL as ``sys.argv[1]``."""
+    fake provider's base URL as ``sys.argv[1]``, and the ``-W`` option ``warnings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LITELLM")}
     env.update(PYTHONPATH=str(ROOT), NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+    options = [] if warnings is None else ["-W", warnings]
     return subprocess.run(
-        [sys.executable, "-W", "default", "-c", code, provider.base_url],
+        [sys.executable, *options, "-c", code, provider.base_url],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -123,7 +126,7 @@ asyncio.run(main())
 def test_an_async_path_built_on_a_running_loop_loads_litellm_off_it(
     provider: FakeProvider,
 ) -> None:
-    done = fresh(FIRST_ASYNC, provider)
+    done = fresh(FIRST_ASYNC, provider, warnings="default")  # shows "never awaited"
     assert done.returncode == 0, done.stderr[-3000:]
     served, ticks = done.stdout.rsplit(" ", 1)
     assert served == "openai/gpt-4o-mini [None]", done.stdout

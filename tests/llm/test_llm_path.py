@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -261,6 +262,25 @@ def test_tools_pass_through_and_the_output_carries_the_tool_calls(
 def test_an_output_model_with_tools_is_a_config_error(litellm: ModuleType) -> None:
     with pytest.raises(ConfigError, match="with tools= the output is the model's message"):
         LLMPath("openai/gpt-4o-mini", "{input}", output=Order, tools=[LOOKUP])
+
+
+def test_a_timed_llm_path_is_called_in_the_callers_thread_with_its_timeout(
+    litellm: ModuleType, provider: FakeProvider, make_router: MakeRouter
+) -> None:
+    path = llm(provider, timeout=4.0)
+    seen: list[tuple[str, float]] = []
+    complete = path.fn.complete
+
+    def spy(module: Any, request: dict[str, Any]) -> Any:
+        seen.append((threading.current_thread().name, request["timeout"]))
+        return complete(module, request)
+
+    path.fn.complete = spy
+    router = make_router([path], deadline=2.5)
+    assert router.run("pens") == "This is a fake reply."
+    ((thread, timeout),) = seen
+    # litellm's HTTP client enforces the timeout, cut to the run's deadline: no worker.
+    assert thread == threading.main_thread().name and 0 < timeout <= 2.5
 
 
 # -- structured output --------------------------------------------------------------------
