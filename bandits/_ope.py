@@ -1,9 +1,14 @@
 """Off-policy evaluation: a target policy's mean reward estimated from logged bandit data.
 
 Each logged row is one request's first attempt: the path index taken ``a_i``, the
-logging policy's propensity ``p_i`` of taking it, and the reward ``r_i`` in [0, 1]. The
-target policy is an ``(n, K)`` array ``pi`` of choice probabilities per request (one-hot
-rows for a deterministic policy). Importance weights are ``w_i = pi[i, a_i] / p_i``.
+logging policy's propensity ``p_i`` of taking it, and the reward ``r_i`` (a score in
+[0, 1], or any finite number such as revenue). The target policy is an ``(n, K)`` array
+``pi`` of choice probabilities per request (one-hot rows for a deterministic policy).
+Importance weights are ``w_i = pi[i, a_i] / p_i``.
+
+IPS, SNIPS and DR agree with Open Bandit Pipeline 0.5.7's estimators to floating-point
+precision (``tests/bandits/test_ope.py``, values from ``tests/bandits/obp_reference.py``);
+obp's ``(n, K, positions)`` action distributions take one position: ``dist[:, :, 0]``.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ def importance_weights(
     import numpy as np
 
     pi = _policy(target_probs)
-    a, p = _actions(actions, pi.shape[1]), _vector(propensities, "propensities", zero_ok=False)
+    a, p = _actions(actions, pi.shape[1]), _propensities(propensities)
     _same_length(actions=a, propensities=p, target_probs=pi)
     weights: FloatArray = pi[np.arange(a.size), a] / p
     return weights
@@ -134,7 +139,7 @@ def fit_reward_model(actions: ArrayLike, rewards: ArrayLike, n_actions: int) -> 
 
     if n_actions < 1:
         raise ConfigError(f"n_actions must be >= 1 (the number of paths), got {n_actions}")
-    a, r = _actions(actions, n_actions), _vector(rewards, "rewards", zero_ok=True)
+    a, r = _actions(actions, n_actions), _rewards(rewards)
     _same_length(actions=a, rewards=r)
     counts = np.bincount(a, minlength=n_actions)
     sums = np.bincount(a, weights=r, minlength=n_actions)
@@ -210,7 +215,7 @@ def _terms(  # noqa: PLR0917 (mirrors the public estimators' positional argument
     if method not in ("ips", "snips", "dr"):
         raise ConfigError(f"method must be 'ips', 'snips' or 'dr', got {method!r}")
     w = importance_weights(actions, propensities, target_probs)
-    r = _vector(rewards, "rewards", zero_ok=True)
+    r = _rewards(rewards)
     _same_length(actions=w, rewards=r)
     if method == "ips":
         return w * r, None, w
@@ -267,22 +272,43 @@ def _actions(actions: ArrayLike, k: int) -> IntArray:
     return a.astype(np.intp)
 
 
-def _vector(values: ArrayLike, name: str, *, zero_ok: bool) -> FloatArray:
-    """A non-empty 1-D array in [0, 1] (in (0, 1] unless ``zero_ok``); NaN is rejected."""
+def _vector(values: ArrayLike, name: str) -> FloatArray:
+    """A non-empty 1-D float array."""
     import numpy as np
 
     v = np.asarray(values, dtype=float)
     if v.ndim != 1 or v.size == 0:
         raise ConfigError(f"{name} must be a non-empty 1-D sequence, one entry per request")
-    ok = ((v >= 0) if zero_ok else (v > 0)) & (v <= 1)
-    _reject(~ok, v, f"{name} must be in {'[0, 1]' if zero_ok else '(0, 1]'}")
     return v
+
+
+def _propensities(values: ArrayLike) -> FloatArray:
+    """Probabilities in (0, 1]; NaN is rejected."""
+    p = _vector(values, "propensities")
+    _reject(~((p > 0) & (p <= 1)), p, "propensities must be in (0, 1]")
+    return p
+
+
+def _rewards(values: ArrayLike) -> FloatArray:
+    """Finite rewards: scores in [0, 1], or any other scale (revenue, latency saved)."""
+    import numpy as np
+
+    r = _vector(values, "rewards")
+    _reject(~np.isfinite(r), r, "rewards must be finite numbers")
+    return r
 
 
 def _policy(target_probs: ArrayLike) -> FloatArray:
     import numpy as np
 
     pi = np.asarray(target_probs, dtype=float)
+    if pi.ndim == 3:
+        raise ConfigError(
+            f"target_probs has shape {pi.shape}, an (n, K, positions) action distribution "
+            "as Open Bandit Pipeline gives for slates; the router logs one choice per "
+            "request, so pick the position its rewards were logged for, e.g. "
+            "target_probs[:, :, 0] for the first"
+        )
     if pi.ndim != 2 or pi.size == 0:
         raise ConfigError(f"target_probs must be a non-empty (n, K) array, got shape {pi.shape}")
     ok = np.all(pi >= 0, axis=1) & (np.abs(pi.sum(axis=1) - 1.0) <= _ROW_SUM_TOLERANCE)

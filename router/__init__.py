@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bandits._lazy import lazy_attributes
 from router._adaptive import AdaptiveThompson
 from router._breaker import Breaker
-from router._budget import Budget, BudgetExceeded, Metered, MeteredScore
+from router._budget import Budget, BudgetExceeded, Metered, MeteredScore, UnpricedPathWarning
 from router._canary import Canary
 from router._clock import Clock, FakeClock
 from router._errors import (
@@ -29,6 +29,7 @@ from router._errors import (
     ScoringError,
     StoreError,
     StoreUnavailableError,
+    StreamInterrupted,
     UnknownRequestError,
 )
 from router._escalation import Alert, Escalation
@@ -61,6 +62,7 @@ if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold
     from router._otel import OpenTelemetryTracer
     from router._prometheus import PrometheusMetrics
     from router._redact import Redactor
+    from router._streaming import AsyncStream, Stream
 
 _LAZY = {
     "UCB1": ("router._baselines", "UCB1"),
@@ -80,6 +82,8 @@ _LAZY = {
     "OpenTelemetryTracer": ("router._otel", "OpenTelemetryTracer"),
     "PrometheusMetrics": ("router._prometheus", "PrometheusMetrics"),
     "Redactor": ("router._redact", "Redactor"),
+    "AsyncStream": ("router._streaming", "AsyncStream"),
+    "Stream": ("router._streaming", "Stream"),
 }
 
 __all__ = [
@@ -88,6 +92,7 @@ __all__ = [
     "AdaptiveThompson",
     "Alert",
     "AllPathsFailed",
+    "AsyncStream",
     "Attempt",
     "AttemptEvent",
     "Breaker",
@@ -135,9 +140,12 @@ __all__ = [
     "StaticOrder",
     "StoreError",
     "StoreUnavailableError",
+    "Stream",
+    "StreamInterrupted",
     "StructuredLog",
     "Thompson",
     "UnknownRequestError",
+    "UnpricedPathWarning",
     "evaluate_health",
     "note_tool_call",
     "strip_code_fences",

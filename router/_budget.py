@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from bandits import ConfigError, RouterError
+from router._path import Path
 from router._result import Attempt
 from storage import Spend, Store, StoreError
 
@@ -169,6 +171,43 @@ class Budget:
         """Has a run that spent this much reached its limit?"""
         return (self.run_cost is not None and cost >= self.run_cost) or (
             self.run_tokens is not None and tokens >= self.run_tokens
+        )
+
+
+class UnpricedPathWarning(UserWarning):
+    """A budget limits cost, but some paths have no known price: it counts their calls as $0."""
+
+
+def unpriced_paths(paths: Sequence[Path]) -> list[str]:
+    """The paths whose calls have no known price: no ``Path(price=...)``, and a function
+    that does not say it prices its calls (``fn.priced``, as LLM paths do; a plain
+    function may still return ``Metered(cost=...)``).
+
+    Example:
+        >>> def regex(text): return text
+        >>> unpriced_paths([Path(regex), Path(regex, name="priced", price=0.0)])
+        ['regex']
+    """
+    return [
+        path.name
+        for path in paths
+        if path.price is None and getattr(path.fn, "priced", False) is False
+    ]
+
+
+def warn_unpriced(budget: Budget, paths: Sequence[Path]) -> None:
+    """Say once, when the router is built, that a cost budget cannot count some paths."""
+    if budget.run_cost is None and budget.daily_cost is None and budget.customer_daily_cost is None:
+        return  # a budget on tokens only: prices do not matter
+    unpriced = unpriced_paths(paths)
+    if unpriced:
+        warnings.warn(
+            f"the budget limits cost, but paths {unpriced} have no known price: it counts "
+            "their calls as $0 (unless a path returns Metered(cost=...)) and tables show "
+            "their cost as unknown; give them Path(price=...) (price=0.0 for a free one), "
+            "or price_per_1k_tokens=... for a model litellm's cost map does not know",
+            UnpricedPathWarning,
+            stacklevel=3,
         )
 
 

@@ -57,6 +57,12 @@ class PathCaller:
         ``timeout`` overrides the path's own (the run's deadline may be nearer);
         ``feedback`` is passed as a keyword argument when the path is re-asked.
         """
+        prepare = getattr(path.fn, "prepare", None)
+        if prepare is not None:  # loading what it needs (litellm) is not part of the call
+            try:
+                prepare()
+            except Exception as exc:
+                return Called(None, exc, self._clock(), self._clock())
         started = self._clock()
         try:
             if timeout is None and feedback is None and not path.is_async:
@@ -75,6 +81,10 @@ class PathCaller:
         feedback: BaseException | None = None,
     ) -> Called:
         """Call ``path`` from async code; sync paths run in a worker thread."""
+        try:
+            await prepared(path)
+        except Exception as exc:
+            return Called(None, exc, self._clock(), self._clock())
         started = self._clock()
         try:
             output = await self._acall(path, _arguments(request_input, feedback), timeout)
@@ -92,6 +102,8 @@ class PathCaller:
             return self._wait(future, path, timeout)
         if timeout is None:
             return path.fn(*args, **kwargs)
+        if getattr(path.fn, "times_itself", False):  # e.g. an LLM path: its HTTP client
+            return path.fn(*args, timeout=timeout, **kwargs)  # enforces it, no thread hop
         context = contextvars.copy_context()  # the run's guard goes with the call
         future = self._workers().submit(context.run, path.fn, *args, **kwargs)
         return self._wait(future, path, timeout)
@@ -110,6 +122,21 @@ class PathCaller:
             return await asyncio.wait_for(awaitable, timeout)
         except TimeoutError as exc:
             raise timeout_error(path, timeout) from exc
+
+    def in_worker(self, path: Path, fn: Callable[[], Any], timeout: float | None) -> Any:
+        """``fn()`` for ``path`` from sync code, in a worker thread when there is a
+        ``timeout`` (``PathTimeout`` when it overruns), else right here."""
+        if timeout is None:
+            return fn()
+        context = contextvars.copy_context()  # the run's guard goes with the call
+        return self._wait(self._workers().submit(context.run, fn), path, timeout)
+
+    def on_loop(self, path: Path, awaitable: Awaitable[Any], timeout: float | None) -> Any:
+        """Await ``awaitable`` for ``path`` on the private event loop, from sync code."""
+        import asyncio
+
+        future = asyncio.run_coroutine_threadsafe(awaited(awaitable), self._event_loop())
+        return self._wait(future, path, timeout)
 
     def run_coroutine(self, awaitable: Awaitable[Any]) -> Any:
         """Await ``awaitable`` on the private event loop and return its result (sync code,
@@ -179,6 +206,22 @@ def _serve_forever(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+
+
+async def prepared(path: Path) -> None:
+    """Await ``path.fn.aprepare()`` (or run its ``prepare()`` in a worker thread), if it
+    has one: a path that loads what it needs before its first call (``router.llm`` loads
+    litellm) does so outside the call, its timeout and its latency."""
+    fn = path.fn
+    aprepare = getattr(fn, "aprepare", None)
+    if aprepare is not None:
+        await aprepare()
+        return
+    prepare = getattr(fn, "prepare", None)
+    if prepare is not None:
+        import asyncio
+
+        await asyncio.to_thread(prepare)
 
 
 async def awaited(awaitable: Awaitable[Any]) -> Any:

@@ -10,6 +10,7 @@
     ├── InvalidOutput (ValueError)         a path's output did not fit its model
     ├── RateLimitExceeded                  a customer is over its rate limit
     ├── AllPathsFailed                     every path tried in a run failed
+    ├── StreamInterrupted                  a streamed reply failed after chunks went out
     └── StoreError                         the store could not do what was asked
         ├── StoreUnavailableError          cannot reach or open the store
         ├── CorruptStoreError              the file is not a usable database
@@ -38,6 +39,7 @@ __all__ = [
     "ScoringError",
     "StoreError",
     "StoreUnavailableError",
+    "StreamInterrupted",
     "UnknownRequestError",
 ]
 
@@ -59,6 +61,31 @@ class RateLimitExceeded(RouterError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class StreamInterrupted(RouterError):
+    """A path failed after its first chunks were streamed to the caller.
+
+    What was sent cannot be taken back, so there is no fallback: the attempt is recorded
+    as failed and this is raised, caused by the path's error. ``chunks`` holds what was
+    sent; ``request_id`` and ``path`` say which request and path.
+
+    Example:
+        >>> StreamInterrupted("r1", "gpt", ["Hel"], ConnectionError("reset")).chunks
+        ['Hel']
+    """
+
+    def __init__(
+        self, request_id: str, path: str, chunks: Sequence[object], error: BaseException
+    ) -> None:
+        self.request_id = request_id
+        self.path = path
+        self.chunks = list(chunks)
+        super().__init__(
+            f"request {request_id}: path {path!r} failed after streaming {len(self.chunks)} "
+            f"chunk(s) ({type(error).__name__}: {error}); the chunks sent cannot be taken "
+            "back, so no fallback was tried: retry the request if you need a whole reply"
+        )
 
 
 class AllPathsFailed(RouterError):

@@ -12,7 +12,7 @@ pseudo-path, or with error class ``escalated``, which the router writes):
 completion_rate     share of requests whose served (last) attempt scored >= 0.5;
                     escalated requests do not count as completed
 escalation_rate     share of requests that were escalated
-cost_per_request    dollars spent per request (unknown costs count as 0)
+cost_per_request    dollars spent per request, over the requests whose cost is known
 latency_p99_s       99th percentile of request latency, seconds (the sum of its
                     attempts' latencies, or its escalation row's if longer)
 error_rate          attempts that raised or timed out / attempts
@@ -277,8 +277,12 @@ def measure(frame: pd.DataFrame, metric: str) -> tuple[float | None, int]:
     requests = frame["request_id"].unique()
     if len(requests) == 0:
         return None, 0
-    if metric == "cost_per_request":
-        return float(frame["cost"].fillna(0.0).sum()) / len(requests), len(requests)
+    if metric == "cost_per_request":  # over the requests whose cost is known
+        unpriced = frame["cost"].isna() & ~frame["errored"] & ~escalation
+        unknown = set(frame.loc[unpriced, "request_id"])
+        priced = frame[~frame["request_id"].isin(list(unknown))]
+        count = len(requests) - len(unknown)
+        return (float(priced["cost"].fillna(0.0).sum()) / count, count) if count else (None, 0)
     escalated = set(frame.loc[escalation, "request_id"])
     if metric == "escalation_rate":
         return len(escalated) / len(requests), len(requests)

@@ -16,7 +16,7 @@ from bandits import ConfigError, RouterError, check_score
 from router._adaptive import AdaptiveThompson
 from router._attempts import AttemptJudge, Judged
 from router._breaker import Breaker, PathGate
-from router._budget import Budget, BudgetExceeded, BudgetKeeper
+from router._budget import Budget, BudgetExceeded, BudgetKeeper, warn_unpriced
 from router._calls import Called, PathCaller
 from router._canary import Canary, Rollouts
 from router._clock import Clock
@@ -64,6 +64,8 @@ from storage import (
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from router._streaming import AsyncStream, Stream
 
 logger = logging.getLogger("outcome_router")
 
@@ -179,7 +181,7 @@ class Router:
         if on_alert is not None and not callable(on_alert):
             raise ConfigError(f"on_alert must be callable with an Alert, got {on_alert!r}")
         self._on_alert = on_alert
-        self._limiter = Limiter()
+        self._limiter = Limiter(self._store, self.task)  # shared limits count in the store
         if customer_limit is not None and not isinstance(customer_limit, RateLimit):
             raise ConfigError(f"customer_limit must be a RateLimit(...), got {customer_limit!r}")
         self._customer_limit = customer_limit
@@ -196,6 +198,8 @@ class Router:
             if budget is None
             else BudgetKeeper(budget, self._store, self.task, self._budget_alert)
         )
+        if budget is not None:
+            warn_unpriced(budget, self._paths)
         if budget is not None and budget.when_exceeded == "escalate" and escalation is None:
             raise ConfigError(
                 "Budget(when_exceeded='escalate') needs an escalation handler: "
@@ -285,6 +289,32 @@ class Router:
     def wait_for_shadows(self, timeout: float | None = None) -> None:
         """Wait until the shadow calls started so far have been recorded."""
         self._shadow_runner.wait(timeout)
+
+    def warm_up(self) -> dict[str, Exception | None]:
+        """Before traffic: load what the paths need and open their connections.
+
+        Calls each path function's ``warm_up()`` (an async path's ``awarm_up()``, on the
+        router's own loop, where :meth:`run` calls it); LLM paths send one minimal
+        request each (one token out). Nothing is recorded or learned.
+
+        Returns:
+            Each path that has a warm-up, with None or the error it raised (also logged
+            as a warning; a provider down at start-up is routed around, not raised).
+
+        Example:
+            >>> def a(x): return x
+            >>> Router([a], lambda out: True, store="memory://").warm_up()  # nothing to warm
+            {}
+        """
+        from router._warmup import warm_up
+
+        return warm_up(self._paths, self._caller.run_coroutine)
+
+    async def awarm_up(self) -> dict[str, Exception | None]:
+        """:meth:`warm_up` for :meth:`arun`: every path at once, on the running loop."""
+        from router._warmup import awarm_up
+
+        return await awarm_up(self._paths)
 
     @property
     def store(self) -> Store:
@@ -397,6 +427,35 @@ class Router:
             kept.append(await self._aroute(request_input, customer, deadline))
         return kept[0]
 
+    def run_stream(
+        self, request_input: Any, *, customer: str | None = None, deadline: float | None = None
+    ) -> Stream:
+        """Serve one request as a stream: iterate the result for the chosen path's chunks.
+
+        A path that fails before its first chunk falls back as in :meth:`run`; once
+        chunks flow, the run is committed to that path, ``success_fn`` scores the
+        assembled output at the end, and a failure mid-stream is recorded and raised as
+        :class:`StreamInterrupted`. See :mod:`router._streaming`.
+
+        Example:
+            >>> def words(text):
+            ...     yield from text.split()
+            >>> router = Router([words], lambda out: bool(out), store="memory://")
+            >>> list(router.run_stream("one two"))
+            ['one', 'two']
+        """
+        from router._streaming import Stream
+
+        return Stream(self, request_input, customer, deadline)
+
+    def arun_stream(
+        self, request_input: Any, *, customer: str | None = None, deadline: float | None = None
+    ) -> AsyncStream:
+        """:meth:`run_stream` for async code: ``async for chunk in router.arun_stream(x)``."""
+        from router._streaming import AsyncStream
+
+        return AsyncStream(self, request_input, customer, deadline)
+
     def report(self, request_id: str, score: object) -> Report:
         """Set or override the score of a served request later (delayed feedback).
 
@@ -420,18 +479,21 @@ class Router:
 
     def stats(self) -> pd.DataFrame:
         """Per-path table: alpha, beta, mean, 95% credible interval, n, traffic share,
-        tokens, cost and cost per success.
+        tokens, cost, unpriced attempts and cost per success.
 
         ``traffic_share`` is the path's share of all scored attempts of this task;
         tokens and cost sum what the path's attempts recorded (``Path(price=...)`` or
-        ``Metered``), pruned outcomes included.
+        ``Metered``), pruned outcomes included. ``unpriced`` counts the answered attempts
+        whose cost is unknown; while there are any, ``cost`` and ``cost_per_success`` are
+        NaN (unknown, not free). The same columns, with the same dtypes, begin
+        :func:`storage.path_stats`.
 
         Example:
             >>> def echo(x): return x
             >>> router = Router([echo], lambda out: True, store="memory://")
             >>> router.stats().columns.tolist()  # doctest: +NORMALIZE_WHITESPACE
             ['alpha', 'beta', 'mean', 'ci_low', 'ci_high', 'n', 'traffic_share', 'tokens',
-             'cost', 'cost_per_success']
+             'cost', 'unpriced', 'cost_per_success']
         """
         daily = getattr(self._store, "daily_aggregates", None)
         spent = daily(self.task) if callable(daily) else ()
@@ -917,6 +979,8 @@ class Router:
             self._gate.observe(path.name, failed, self._clock())
         cost = (judged.cost or 0.0) + judged.judge_cost
         tokens = judged.tokens + judged.judge_tokens
+        if judged.tokens:  # against the path's tokens_per_minute, if it has one
+            self._limiter.used(path.name, judged.tokens, self._clock())
         if self._budget is not None:
             self._budget.spend(customer, cost - reserved, tokens, self._clock())
         return cost, tokens

@@ -38,7 +38,7 @@ def add_analysis_commands(subparsers: Any) -> None:
         "stats",
         help="print each path's posterior, traffic, success, cost and latency",
         description="Print the per-path table of one task of a store: alpha, beta, mean, "
-        "95%% credible interval, n, traffic share, success rate, cost per success and "
+        "95% credible interval, n, traffic share, success rate, cost per success and "
         "p50/p99 latency.",
     )
     stats.add_argument("--store", default=None, help=_STORE_HELP)
@@ -64,6 +64,7 @@ def add_analysis_commands(subparsers: Any) -> None:
 
 def run_stats(args: argparse.Namespace) -> int:
     """Print the per-path table of ``args.task`` in the store ``args.store``."""
+    from simulations._simulated import simulated_note
     from storage import path_stats
 
     store = open_existing_store(args.store)
@@ -75,6 +76,9 @@ def run_stats(args: argparse.Namespace) -> int:
                 f"task {task!r} has no paths in store {store.url}; {_tasks_hint(store)}"
             )
         print(f"{store.url}  task {task!r}")
+        note = simulated_note([task])
+        if note is not None:
+            print(f"({note})")
         print(_format_stats(table))
     finally:
         store.close()

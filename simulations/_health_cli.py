@@ -33,8 +33,8 @@ def add_health_commands(subparsers: Any) -> None:
         "health",
         help="check the health rules (completion, escalations, cost, latency, errors)",
         description="Evaluate the default health rules over the store's recent outcomes: "
-        "completion rate < 85%% (15 min), escalation rate > 30%% (30 min), cost per request "
-        "> $0.75 (1 h), p99 latency > 10 s (15 min), error rate > 5%% (5 min). Prints each "
+        "completion rate < 85% (15 min), escalation rate > 30% (30 min), cost per request "
+        "> $0.75 (1 h), p99 latency > 10 s (15 min), error rate > 5% (5 min). Prints each "
         "rule's value and status; exits 1 when a rule is breached.",
     )
     health.add_argument(
@@ -54,6 +54,7 @@ def run_health(args: argparse.Namespace) -> int:
     """Print every rule of every task with its value and status; 1 if any is breached."""
     from router import DEFAULT_HEALTH_RULES, evaluate_health
     from router._health import format_value, format_window
+    from simulations._simulated import simulated_note
     from storage._open import open_existing_store
 
     store = open_existing_store(args.store)
@@ -61,8 +62,15 @@ def run_health(args: argparse.Namespace) -> int:
         if args.task is not None and not store.url.startswith("memory:"):
             _require_task(store, args.task)  # a typo must not read as "no data", exit 0
         results = evaluate_health(store, args.task, now=time.time(), rules=DEFAULT_HEALTH_RULES)
+        tasks = [args.task] if args.task is not None else _store_tasks(store)
     finally:
         store.close()
+    note = simulated_note(tasks)
+    if note is not None:  # their fake-clock times are never "recent": say why
+        print(
+            f"{store.url}: {note}; health watches the last minutes of real traffic, so "
+            "they report no data (read them with `outcome-router stats --task TASK`)"
+        )
     if not results:
         window = format_window(max(rule.window for rule in DEFAULT_HEALTH_RULES))
         print(f"no outcomes in the last {window} in {store.url}")
@@ -91,6 +99,13 @@ def run_health(args: argparse.Namespace) -> int:
         ]
         print("  ".join(cells).rstrip())
     return 1 if any(result.breached for result in results) else 0
+
+
+def _store_tasks(store: Store) -> list[str]:
+    """Every task of a SQL store (none for ``memory://``, which does not list them)."""
+    from storage import store_tasks
+
+    return [] if store.url.startswith("memory:") else store_tasks(store)
 
 
 def _require_task(store: Store, task: str) -> None:

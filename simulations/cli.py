@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="outcome-router", description="Adaptive routing for LLM and agent workloads."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_simulate(
         commands.add_parser(
@@ -145,18 +146,19 @@ def _simulate(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     started = time.perf_counter()
-    experiment = run_experiment(
-        scenario,
-        args.policies,
-        seeds=args.seeds,
-        jobs=args.jobs,
-        progress=_progress,
-        store_for={"router": args.store},
-        run_id=time.strftime("%Y%m%dT%H%M%S"),
-    )
+    with _ProgressBar(runs) as progress:
+        experiment = run_experiment(
+            scenario,
+            args.policies,
+            seeds=args.seeds,
+            jobs=args.jobs,
+            progress=progress,
+            store_for={"router": args.store},
+            run_id=time.strftime("%Y%m%dT%H%M%S"),
+        )
     elapsed = time.perf_counter() - started
     total = scenario.requests * runs
-    print(f"\r{' ' * 79}\r{total:,} simulated requests in {elapsed:.1f} s", file=sys.stderr)
+    print(f"{total:,} simulated requests in {elapsed:.1f} s", file=sys.stderr)
     print(format_table(experiment))
     line = verdict(experiment)
     if line:
@@ -195,13 +197,13 @@ def _simulate_random(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     started = time.perf_counter()
-    results = run_random(
-        args.random, args.seed, policies, requests=requests, jobs=args.jobs, progress=_progress
-    )
+    with _ProgressBar() as progress:
+        results = run_random(
+            args.random, args.seed, policies, requests=requests, jobs=args.jobs, progress=progress
+        )
     elapsed = time.perf_counter() - started
     print(
-        f"\r{' ' * 79}\r{len(results.runs) * requests:,} simulated requests in {elapsed:.1f} s",
-        file=sys.stderr,
+        f"{len(results.runs) * requests:,} simulated requests in {elapsed:.1f} s", file=sys.stderr
     )
     print("cells: mean / 5th percentile of each policy's success, % of the oracle's")
     print(format_random_table(results))
@@ -226,13 +228,36 @@ def _make_out_dir(out: Path) -> None:
         ) from exc
 
 
-def _progress(done: int, total: int, label: str) -> None:
-    width = 30
-    filled = math.floor(width * done / total)
-    bar = "#" * filled + "-" * (width - filled)
-    print(
-        f"\r[{bar}] {done}/{total} replays ({label})".ljust(79), end="", file=sys.stderr, flush=True
-    )
+class _ProgressBar:
+    """The replays' progress on stderr, drawn by tqdm only when stderr is a terminal (a
+    log file gets no ``\\r`` frames)."""
+
+    def __init__(self, total: int | None = None) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, unit="replay", file=sys.stderr, disable=None, leave=False)
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if self._bar.total != total:  # a caller that knows its total only when it starts
+            self._bar.total = total
+        self._bar.set_postfix_str(label, refresh=False)
+        self._bar.update(done - self._bar.n)
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._bar.close()
+
+
+def _version() -> str:
+    """The installed distribution's version (``unknown`` when run from a bare checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("outcome-router")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _at_least(low: int):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ Example:
     True
 """
 
+import logging
 from typing import TYPE_CHECKING
 
 from bandits._lazy import lazy_attributes
@@ -22,6 +23,11 @@ from storage._memory import MemoryStore
 from storage._open import default_store_url, open_store
 from storage._protocol import Store
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report
+
+# The library's one logger (router and storage log to it): a NullHandler, as libraries
+# do, so that its warnings reach only the handlers the application configures, and never
+# stderr through logging's last-resort handler.
+logging.getLogger("outcome_router").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
     from storage._batching import BatchingStore

@@ -15,7 +15,16 @@ from storage._records import DailyAggregate, Outcome
 
 SECONDS_PER_DAY = 86_400.0
 _EPOCH = datetime.date(1970, 1, 1)
-SUMS = ("attempts", "scored", "successes", "errors", "cost", "tokens_in", "tokens_out")
+SUMS = (
+    "attempts",
+    "scored",
+    "successes",
+    "errors",
+    "cost",
+    "tokens_in",
+    "tokens_out",
+    "unpriced",
+)
 
 
 def day_of(created_at: float) -> int:
@@ -51,6 +60,7 @@ class DailyTotals:
     cost: float = 0.0
     tokens_in: int = 0
     tokens_out: int = 0
+    unpriced: int = 0
 
     def add(self, outcome: Outcome) -> None:
         """Count one outcome."""
@@ -59,7 +69,10 @@ class DailyTotals:
             self.scored += 1
             self.successes += outcome.score
         self.errors += int(outcome.errored)
-        self.cost += outcome.cost or 0.0
+        if outcome.cost is not None:
+            self.cost += outcome.cost
+        elif not outcome.errored:
+            self.unpriced += 1  # answered, at a price nobody knows
         self.tokens_in += outcome.tokens_in or 0
         self.tokens_out += outcome.tokens_out or 0
 

@@ -82,6 +82,10 @@ def _sums(rows: sa.FromClause, dialect: str, *, with_task: bool = True) -> sa.Se
         sa.func.coalesce(sa.func.sum(rows.c.cost), 0.0).label("cost"),
         sa.func.coalesce(sa.func.sum(rows.c.tokens_in), 0).label("tokens_in"),
         sa.func.coalesce(sa.func.sum(rows.c.tokens_out), 0).label("tokens_out"),
+        sa.func.coalesce(
+            sa.func.sum(sa.case((sa.and_(rows.c.cost.is_(None), ~rows.c.errored), 1), else_=0)),
+            0,
+        ).label("unpriced"),
     ).group_by(*keys, day)
 
 

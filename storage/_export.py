@@ -235,8 +235,9 @@ def posterior_history(store: Store, task: str, *, freq: str = "1h") -> pd.DataFr
 def daily_spend(store: Store, task: str | None = None) -> pd.DataFrame:
     """Per UTC day, task and customer: requests, attempts, successes, tokens and cost.
 
-    ``successes`` sums the scores, ``requests`` counts distinct request ids; cost and
-    tokens sum the known values (unknown ones count as 0, as in the daily aggregates). Outcomes
+    ``successes`` sums the scores, ``requests`` counts distinct request ids; tokens sum
+    the known counts; ``unpriced`` counts the answered attempts of unknown cost, and
+    ``cost`` is NaN on a row that has any (unknown stays unknown, never 0). Outcomes
     that ``prune`` folded away are still counted (from the store's daily aggregates)
     on a row whose ``customer`` is missing and whose ``requests`` is ``<NA>``: the
     aggregates keep neither.
@@ -252,7 +253,7 @@ def daily_spend(store: Store, task: str | None = None) -> pd.DataFrame:
     """
     import pandas as pd
 
-    sums = ["attempts", "successes", "errors", "tokens_in", "tokens_out", "cost"]
+    sums = ["attempts", "successes", "errors", "tokens_in", "tokens_out", "cost", "unpriced"]
     keys = ["day", "task", "customer"]
     parts, requests = [], []
     for chunk in iter_outcome_frames(store, task):
@@ -268,6 +269,7 @@ def daily_spend(store: Store, task: str | None = None) -> pd.DataFrame:
                 "tokens_in": chunk["tokens_in"].fillna(0).astype("int64"),
                 "tokens_out": chunk["tokens_out"].fillna(0).astype("int64"),
                 "cost": chunk["cost"].fillna(0.0),
+                "unpriced": (chunk["cost"].isna() & ~chunk["errored"]).astype("int64"),
             }
         )
         parts.append(frame.groupby(keys, as_index=False)[sums].sum())
@@ -292,22 +294,25 @@ def daily_spend(store: Store, task: str | None = None) -> pd.DataFrame:
     frame["customer"] = frame["customer"].where(frame["customer"].astype(bool), None)
     for name in ("task", "customer"):
         frame[name] = frame[name].astype(object).astype("category")
-    for name in ("requests", "attempts", "errors", "tokens_in", "tokens_out"):
+    for name in ("requests", "attempts", "errors", "tokens_in", "tokens_out", "unpriced"):
         frame[name] = pd.to_numeric(frame[name]).round().astype("Int64")
     frame["tokens"] = frame["tokens_in"] + frame["tokens_out"]
-    frame["cost"] = frame["cost"].astype(float)
+    frame["cost"] = frame["cost"].astype(float).where(frame["unpriced"] == 0)
     frame["successes"] = frame["successes"].astype(float)
     order = [*keys, "requests", "attempts", "successes", "errors"]
-    frame = frame[[*order, "tokens_in", "tokens_out", "tokens", "cost"]]
+    frame = frame[[*order, "tokens_in", "tokens_out", "tokens", "cost", "unpriced"]]
     return frame.sort_values(keys, ignore_index=True, na_position="last")
 
 
 def path_stats(store: Store, task: str) -> pd.DataFrame:
-    """Per-path table of ``task``: posterior, traffic share, success, cost, latency.
+    """Per-path table of ``task``: posterior, traffic, spending, success and latency.
 
-    Columns: ``alpha``, ``beta``, ``mean``, ``ci_low``, ``ci_high`` (95% credible
-    interval), ``n`` (scored attempts), ``traffic_share`` (share of first attempts),
-    ``success_rate`` (mean score of stored outcomes), ``cost_per_success``,
+    The columns of ``Router.stats()``, with the same names and dtypes (see
+    :mod:`storage._path_table`): ``alpha``, ``beta``, ``mean``, ``ci_low``, ``ci_high``
+    (95% credible interval), ``n`` (scored attempts), ``traffic_share`` (share of the
+    task's scored attempts), ``tokens``, ``cost`` (NaN while ``unpriced`` attempts have
+    an unknown cost), ``unpriced``, ``cost_per_success``; then, from the stored
+    outcomes, ``first_share`` (share of first attempts), ``success_rate`` (mean score),
     ``latency_p50_ms`` and ``latency_p99_ms``; indexed by path.
 
     Example:
@@ -318,58 +323,36 @@ def path_stats(store: Store, task: str) -> pd.DataFrame:
         [1.0, 0.5]
     """
     import numpy as np
-    import pandas as pd
+
+    from storage._daily import fold
+    from storage._path_table import path_table
 
     posteriors = store.posteriors(task)
     frame = outcomes_frame(store, task)
     names = sorted(set(posteriors) | {str(p) for p in frame["path"].unique()})
+    aggregates = getattr(store, "daily_aggregates", None)
+    if callable(aggregates):
+        daily = aggregates(task)
+    else:  # a store without daily sums: fold its outcomes
+        daily = [t.aggregate(path, day) for (_, path, day), t in fold(store.outcomes(task)).items()]
+    table = path_table(names, posteriors, daily)
     firsts = frame.loc[frame["attempt"] == 1, "path"].astype(str).value_counts()
     total_firsts = int(firsts.sum())
-    records = []
+    observed = []
     for name in names:
-        posterior = posteriors.get(name)
         rows = frame[frame["path"] == name]
-        alpha, beta = (posterior.alpha, posterior.beta) if posterior else (1.0, 1.0)
-        from bandits import BetaPosterior
-
-        low, high = BetaPosterior(alpha, beta).credible_interval(0.95)
-        successes = float(rows["score"].sum())
-        cost = float(rows["cost"].sum(min_count=1))  # NaN when no cost is known
         latency = rows["latency_ms"].to_numpy(float)
-        records.append(
+        scores = rows["score"]
+        observed.append(
             {
-                "path": name,
-                "alpha": alpha,
-                "beta": beta,
-                "mean": alpha / (alpha + beta),
-                "ci_low": low,
-                "ci_high": high,
-                "n": posterior.n if posterior else 0,
-                "traffic_share": int(firsts.get(name, 0)) / total_firsts if total_firsts else 0.0,
-                "success_rate": float(rows["score"].mean())
-                if rows["score"].notna().any()
-                else math.nan,
-                "cost_per_success": cost / successes if successes > 0 else math.nan,
+                "first_share": int(firsts.get(name, 0)) / total_firsts if total_firsts else 0.0,
+                "success_rate": float(scores.mean()) if scores.notna().any() else math.nan,
                 "latency_p50_ms": float(np.percentile(latency, 50)) if latency.size else math.nan,
                 "latency_p99_ms": float(np.percentile(latency, 99)) if latency.size else math.nan,
             }
         )
-    columns = [
-        "path",
-        "alpha",
-        "beta",
-        "mean",
-        "ci_low",
-        "ci_high",
-        "n",
-        "traffic_share",
-        "success_rate",
-        "cost_per_success",
-        "latency_p50_ms",
-        "latency_p99_ms",
-    ]
-    table = pd.DataFrame.from_records(records, columns=columns).set_index("path")
-    table["n"] = table["n"].astype("int64")
+    for column in ("first_share", "success_rate", "latency_p50_ms", "latency_p99_ms"):
+        table[column] = [row[column] for row in observed]
     return table
 
 
@@ -457,7 +440,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
-    out["request_id"] = frame["request_id"].astype(str).to_numpy(object)
+    out["request_id"] = frame["request_id"].astype(object).astype("str")  # also when empty
     out["attempt"] = frame["attempt"].astype("int64").to_numpy()
     for name in COLUMNS[2:]:
         column = frame[name].reset_index(drop=True)
@@ -535,7 +518,7 @@ def _pruned(
         for agg in aggregates(name):
             day = round((agg.day - datetime.date(1970, 1, 1)).days)
             values = [agg.attempts, agg.successes, agg.errors, agg.tokens_in, agg.tokens_out]
-            _add(folded, day, [float(v) for v in (*values, agg.cost)])
+            _add(folded, day, [float(v) for v in (*values, agg.cost, agg.unpriced)])
         for day, values in folded.items():
             seen = live.get((name, day), [0.0] * len(sums))
             if values[0] - seen[0] >= 1:  # attempts are whole numbers

@@ -31,7 +31,7 @@ logger = logging.getLogger("outcome_router")
 
 # Not "alembic_version": an application sharing the database may run Alembic for itself.
 VERSION_TABLE = "outcome_router_version"
-REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 """Every revision in storage/migrations/versions, oldest first (a test checks the files)."""
 HEAD = REVISIONS[-1]
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -63,7 +63,7 @@ def ensure_schema(engine: sa.Engine, url: str) -> str | None:
     Example:
         >>> engine = sa.create_engine("sqlite://")
         >>> ensure_schema(engine, "sqlite://") is None, ensure_schema(engine, "sqlite://")
-        (True, '0005')
+        (True, '0006')
     """
     with engine.connect() as conn:
         try:

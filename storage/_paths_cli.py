@@ -21,9 +21,10 @@ def add_paths_commands(subparsers: Any) -> None:
     Example:
         >>> parser = argparse.ArgumentParser(prog="outcome-router")
         >>> add_paths_commands(parser.add_subparsers(dest="command", required=True))
-        >>> args = parser.parse_args(["paths", "disable", "extract", "gpt", "--store", "x.db"])
-        >>> args.handler.__name__, args.mode
-        ('run_set_mode', 'disabled')
+        >>> args = parser.parse_args(["paths", "disable", "gpt", "--task", "extract",
+        ...                           "--store", "x.db"])
+        >>> args.handler.__name__, args.task, args.path, args.mode
+        ('run_set_mode', 'extract', 'gpt', 'disabled')
     """
     paths = subparsers.add_parser(
         "paths",
@@ -34,13 +35,13 @@ def add_paths_commands(subparsers: Any) -> None:
     )
     commands = paths.add_subparsers(dest="paths_command", required=True)
     listing = commands.add_parser("list", help="show each path's mode and breaker")
-    listing.add_argument("task", help="the task name")
+    _task_option(listing)
     _store_option(listing)
     listing.set_defaults(handler=run_list)
     for verb, mode in _MODE_OF.items():
         command = commands.add_parser(verb, help=f"set a path's mode to {mode}")
-        command.add_argument("task", help="the task name")
         command.add_argument("path", help="the path name")
+        _task_option(command)
         _store_option(command)
         command.set_defaults(handler=run_set_mode, mode=mode)
 
@@ -106,6 +107,11 @@ def _check_known(store: Store, task: str, path: str) -> None:
         f"task {task!r} has no path {path!r} in {store.url}; its paths are: "
         f"{', '.join(known)} (names are case-sensitive)"
     )
+
+
+def _task_option(parser: argparse.ArgumentParser) -> None:
+    # --task, as in every other command (stats, export, health).
+    parser.add_argument("--task", required=True, help="the task name")
 
 
 def _store_option(parser: argparse.ArgumentParser) -> None:

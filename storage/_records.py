@@ -197,7 +197,9 @@ class DailyAggregate:
 
     ``attempts`` counts every outcome row (scored or not), ``scored`` those with a
     score, ``successes`` sums the scores, ``errors`` counts attempts that raised.
-    ``cost`` and the token counts sum the known values (unknown ones count as 0).
+    ``cost`` and the token counts sum the known values; ``unpriced`` counts the answered
+    attempts whose cost is unknown (an attempt that raised before any reply cost nothing
+    known: it is not counted). The day's cost is known only when ``unpriced`` is 0.
 
     Example:
         >>> import datetime
@@ -215,6 +217,7 @@ class DailyAggregate:
     cost: float
     tokens_in: int
     tokens_out: int
+    unpriced: int = 0
 
     @property
     def success_rate(self) -> float | None:

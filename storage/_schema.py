@@ -93,6 +93,8 @@ daily = sa.Table(
     sa.Column("cost", sa.Double, nullable=False),
     sa.Column("tokens_in", sa.BigInteger, nullable=False),
     sa.Column("tokens_out", sa.BigInteger, nullable=False),
+    # Answered attempts whose cost is unknown (their cost is not in ``cost``).
+    sa.Column("unpriced", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 # Operator modes (kill switch) and circuit-breaker counters, per (task, path).

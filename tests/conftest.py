@@ -20,6 +20,10 @@ pytest_plugins = ["tests.fakes.fixtures"]
 PG_URL = os.environ.get(
     "OUTCOME_ROUTER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+# Every PostgreSQL test of this run writes to a schema of its own, dropped when the run
+# ends, so the shared database keeps nothing of it (other suites use it at the same time).
+PG_SCHEMA = f"outcome_router_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+_MADE: set[str] = set()  # holds PG_SCHEMA once it exists
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,13 +42,17 @@ def fresh_python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def postgres_url() -> str:
-    """The test PostgreSQL URL; skip (or fail in CI) when the server is not there."""
+    """The test PostgreSQL URL, on this run's own schema (:data:`PG_SCHEMA`, created on
+    first use, dropped at the end of the run); skip (or fail in CI) when the server is
+    not there."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(PG_URL)
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
+            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{PG_SCHEMA}"')
+            conn.commit()
+        _MADE.add(PG_SCHEMA)
     except Exception as exc:  # any failure to connect means "no server"
         reason = (
             f"PostgreSQL at {PG_URL} is not reachable ({type(exc).__name__}); "
@@ -55,7 +63,25 @@ def postgres_url() -> str:
         pytest.skip(reason)
     finally:
         engine.dispose()
-    return PG_URL
+    url = sa.make_url(PG_URL)
+    options = f"{url.query.get('options', '')} -csearch_path={PG_SCHEMA}".strip()
+    return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop this run's PostgreSQL schema, and everything its tests wrote there."""
+    if not _MADE:
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(PG_URL)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SET lock_timeout = '30s'")
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
+            conn.commit()
+    finally:
+        engine.dispose()
 
 
 BACKENDS = ["memory", "sqlite-file", "sqlite-memory", "postgres"]

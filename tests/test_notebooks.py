@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,12 @@ from tests.conftest import IN_CI
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT = 120  # seconds; the three notebooks take about 25 s together
+README = (ROOT / "README.md").read_text()
+# What a notebook must show (its text outputs), beyond running and plotting.
+EXPECTED_TEXT = {
+    # The truth replayed beside the estimates, and the flags on estimates not to trust.
+    "counterfactual": ("truth", "small ESS", "mean weight"),
+}
 
 
 def nbclient_modules() -> tuple[Any, Any]:
@@ -58,3 +67,35 @@ def test_notebook_runs_without_errors(
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert images, "every notebook draws at least one plot"
+    shown = "".join(
+        "".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+        for o in outputs
+    )
+    for expected in EXPECTED_TEXT.get(notebook.stem, ()):
+        assert expected in shown, f"{notebook.stem} shows no {expected!r}"
+
+
+def test_the_readme_command_runs_a_notebook(tmp_path: Path) -> None:
+    """The README's headless command (what [dev] installs: nbclient's jupyter execute)."""
+    nbclient_modules()
+    (command,) = re.findall(r"^(jupyter execute \S+)$", README, re.M)
+    notebook = ROOT / command.split()[-1]
+    env = {**os.environ, "OUTCOME_ROUTER_DB": str(tmp_path / "missing.db"), "MPLBACKEND": "Agg"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    env["TMPDIR"] = str(tmp_path)
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("jupyter")),
+            "execute",
+            str(notebook),
+            f"--output={tmp_path / 'executed'}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "executed.ipynb").exists()

@@ -95,13 +95,37 @@ def test_import_router_is_light_and_has_no_side_effects(tmp_path: Path) -> None:
         "         'matplotlib') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
         "assert set(os.listdir('.')) == before, 'import created files'\n"
-        "assert not logging.getLogger('outcome_router').handlers\n"
+        "handlers = logging.getLogger('outcome_router').handlers\n"
+        "assert [type(h) for h in handlers] == [logging.NullHandler], handlers\n"
         "assert not logging.getLogger().handlers\n"
     )
     done = fresh_python(code, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def test_router_warnings_reach_no_stderr_unless_the_application_configures_logging(
+    tmp_path: Path,
+) -> None:
+    code = (
+        "import logging, router\n"
+        "class Refused(Exception):\n"
+        "    status_code = 401\n"
+        "def model(text):\n"
+        "    raise Refused('invalid api key')\n"
+        "upper = router.Path(str.upper, name='upper', last_resort=True)\n"
+        "r = router.Router([model, upper], lambda out: True, store='memory://')\n"
+        "print({r.run('x') for _ in range(3)})\n"  # the auth alert is a logged warning
+        "logging.basicConfig(format='%(levelname)s %(message)s')\n"
+        "r2 = router.Router([model, upper], lambda out: True, store='memory://')\n"
+        "r2.run('x'); r2.run('x')\n"
+    )
+    done = fresh_python(code, tmp_path)
+    assert (done.returncode, done.stdout) == (0, "{'X'}\n"), done.stderr
+    # Only the router built after logging.basicConfig() was heard, once.
+    assert done.stderr.count("auth alert") == 1, done.stderr
+    assert done.stderr.startswith("WARNING auth alert"), done.stderr
 
 
 # Loaded on first use, not by `import router` (cold start): see the packages' __getattr__.

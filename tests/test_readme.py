@@ -25,3 +25,15 @@ def test_python_examples_run(
     monkeypatch.chdir(tmp_path)
     exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
     assert capsys.readouterr().out.strip()
+
+
+def test_the_quickstart_prints_the_whole_stats_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quickstart = re.findall(r"```python\n(.*?)```", README, re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(quickstart, "README.md", "exec"), {"__name__": "readme"})
+    shown = capsys.readouterr().out
+    assert "..." not in shown  # pandas elides columns of a wide frame with "..."
+    header = shown.splitlines()[1].split()
+    assert {"ci_low", "ci_high", "n", "traffic_share", "cost", "unpriced"} <= set(header)

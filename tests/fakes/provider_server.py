@@ -22,7 +22,10 @@ Which ``Fault`` a request gets, first match wins:
 4. ``server.mode`` (``Fault.OK`` unless set).
 
 Faults are ``Fault`` members or their string values (``"429"`` or ``Fault.RATE_LIMIT``); an
-unknown ``fake/<name>`` gets a 400 with code ``unknown_fault``. What litellm 1.106 raises
+unknown ``fake/<name>`` gets a 400 with code ``unknown_fault``. A request with
+``"stream": true`` gets its reply as server-sent events, a word a chunk (usage last, with
+``stream_options.include_usage``); ``cut`` stops such a stream after two words by
+dropping the connection; error faults answer as they do unstreamed. What litellm 1.110 raises
 for each (with ``num_retries=0``): 500, malformed and drop -> ``InternalServerError``; 429 ->
 ``RateLimitError`` (``Retry-After`` in ``exc.litellm_response_headers``); slow ->
 ``Timeout``; 400 -> ``BadRequestError``; 401 -> ``AuthenticationError``; context-length ->
@@ -67,6 +70,7 @@ class Fault(StrEnum):
     AUTH = "401"  # 401 invalid_api_key
     CONTEXT_LENGTH = "context-length"  # 400 code "context_length_exceeded"
     CONTENT_POLICY = "content-policy"  # 400 code "content_policy_violation"
+    CUT = "cut"  # a streamed reply that stops after two chunks: the connection drops
 
 
 # Fault -> (status, error type, error code, message), as OpenAI words them.
@@ -154,6 +158,8 @@ class FakeProvider:
     bad_output: str = "Sorry, I cannot answer in JSON."  # content of BAD_OUTPUT replies
     usage: tuple[int, int] | None = None  # fixed (prompt, completion) tokens, else word counts
     models: tuple[str, ...] = ("gpt-4o-mini", "gpt-4o")  # listed by GET /v1/models
+    # Tool calls (name, arguments) answered to a request that offers ``tools``.
+    tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
     requests: list[RecordedRequest] = field(default_factory=list, init=False)
     errors: list[BaseException] = field(default_factory=list, init=False)  # unexpected ones
     _scripts: dict[str | None, deque[Fault]] = field(default_factory=dict, init=False)
@@ -256,24 +262,34 @@ class FakeProvider:
         else:
             prompt = sum(count_words(m.get("content")) for m in request.get("messages", []))
             completion = count_words(content)
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        finish = "stop"
+        if self.tool_calls and request.get("tools"):
+            message = {"role": "assistant", "content": None, "tool_calls": self.calls_json()}
+            finish = "tool_calls"
         return {
             "id": f"chatcmpl-fake-{self.hits}",
             "object": "chat.completion",
             "created": CREATED,
             "model": request.get("model", "unknown"),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                }
-            ],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": {
                 "prompt_tokens": prompt,
                 "completion_tokens": completion,
                 "total_tokens": prompt + completion,
             },
         }
+
+    def calls_json(self) -> list[dict[str, Any]]:
+        """``tool_calls`` as OpenAI sends them (arguments are a JSON string)."""
+        return [
+            {
+                "id": f"call_fake_{i}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
+            for i, (name, arguments) in enumerate(self.tool_calls, start=1)
+        ]
 
     def wait_released(self) -> None:
         """Block a SLOW request until released or ``slow_seconds`` passed."""
@@ -335,9 +351,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_json(400, error_body("invalid_request_error", "unknown_fault", str(exc)))
             return
         self.record(body, request, fault)
-        if request.get("stream"):
-            message = "stream=true is not supported by the fake provider."
-            self.send_json(400, error_body("invalid_request_error", None, message, "stream"))
+        if request.get("stream") and fault not in ERRORS and fault is not Fault.MALFORMED:
+            self.stream(fault, request)
         else:
             self.answer(fault, request)
 
@@ -366,6 +381,42 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_json(500, error_body("server_error", None, message))
                 return
             self.send_json(200, json.dumps(provider.completion(request, content)).encode())
+
+    def stream(self, fault: Fault, request: dict[str, Any]) -> None:
+        """Send the reply as server-sent events, a word a chunk (``stream: true``)."""
+        provider = self.server.provider
+        if fault is Fault.DROP:
+            self.answer(fault, request)
+            return
+        if fault is Fault.SLOW:
+            provider.wait_released()
+        content = provider.content_for(fault, request)
+        whole = provider.completion(request, content)
+        words = [w + " " for w in content.split(" ")]
+        words[-1] = words[-1].rstrip(" ")
+        base = {k: whole[k] for k in ("id", "created", "model")}
+        base["object"] = "chat.completion.chunk"
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+        events = [chunk({"role": "assistant", "content": ""})]
+        events += [chunk({"content": word}) for word in words]
+        events.append(chunk({}, "stop"))
+        if (request.get("stream_options") or {}).get("include_usage"):
+            events.append({**base, "choices": [], "usage": whole["usage"]})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for number, event in enumerate(events):
+            if fault is Fault.CUT and number == 3:  # the role chunk and two words went out
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+            self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")
 
     def record(self, body: bytes, request: Any, fault: Fault | None) -> None:
         """Append this request to the provider's log."""

@@ -168,9 +168,40 @@ def test_bad_output_is_a_200_with_unusable_content(provider: FakeProvider) -> No
     assert body["choices"][0]["message"]["content"] == '{"answer": "no score"}'
 
 
-def test_stream_is_refused(provider: FakeProvider) -> None:
+def events(body: bytes) -> list[Any]:
+    """The JSON payloads of a server-sent events body (``[DONE]`` as the string)."""
+    found = []
+    for line in body.decode().splitlines():
+        if line.startswith("data: "):
+            data = line.removeprefix("data: ")
+            found.append(data if data == "[DONE]" else json.loads(data))
+    return found
+
+
+def test_stream_sends_a_word_a_chunk_then_usage_and_done(provider: FakeProvider) -> None:
+    status, headers, body = post(
+        provider, chat(stream=True, stream_options={"include_usage": True})
+    )
+    assert status == 200 and headers["content-type"] == "text/event-stream"
+    *chunks, usage, done = events(body)
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert text == "This is a fake reply." and done == "[DONE]"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert usage["usage"]["completion_tokens"] == 5 and usage["choices"] == []
+
+
+def test_a_cut_stream_stops_after_two_words(provider: FakeProvider) -> None:
+    provider.mode = Fault.CUT
     status, _, body = post(provider, chat(stream=True))
-    assert status == 400 and error_of(body)["param"] == "stream"
+    chunks = events(body)
+    assert status == 200 and "[DONE]" not in chunks
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "This is "
+
+
+def test_a_streamed_request_still_gets_error_faults(provider: FakeProvider) -> None:
+    provider.mode = Fault.RATE_LIMIT
+    status, _, body = post(provider, chat(stream=True))
+    assert status == 429 and error_of(body)["code"] == "rate_limit_exceeded"
 
 
 @pytest.mark.parametrize(
@@ -305,7 +336,7 @@ def test_litellm_retry_after_is_on_the_response_headers(
     with pytest.raises(litellm.RateLimitError) as caught:
         complete(litellm, provider)
     assert caught.value.litellm_response_headers["retry-after"] == "7"
-    assert "retry-after" not in caught.value.response.headers  # a synthetic httpx.Response
+    assert caught.value.response.headers["retry-after"] == "7"  # the provider's own response
 
 
 @pytest.mark.parametrize(

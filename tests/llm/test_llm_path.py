@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import warnings
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+import pandas as pd
 import pytest
 from pydantic import BaseModel
 
-from router import ConfigError, Path, Retry, Router
+from router import Budget, ConfigError, Path, Retry, Router, UnpricedPathWarning
 from router.llm import AsyncLLMPath, LLMCall, LLMPath
 from storage import MemoryStore, Outcome
 from tests.fakes import FakeProvider, Fault
@@ -70,6 +73,29 @@ def test_an_unknown_model_records_no_cost_but_its_tokens(
     router.run("pens")
     (row,) = outcomes(store, router)
     assert (row.tokens_in, row.tokens_out, row.cost) == (2, 5, None)
+
+
+def test_an_unknown_models_cost_stays_unknown_in_stats_and_budgets(
+    litellm: ModuleType, provider: FakeProvider, make_router: MakeRouter, store: MemoryStore
+) -> None:
+    known = llm(provider)
+    unknown = llm(provider, "openai/my-local-model")
+    with pytest.warns(UnpricedPathWarning, match=r"paths \['openai/my-local-model'\]"):
+        router = make_router([known, unknown], budget=Budget(daily_cost=5.0))
+    for _ in range(6):
+        router.run("pens")
+    stats = router.stats()
+    n = stats.loc["openai/my-local-model", "n"]
+    assert n > 0 and stats.loc["openai/my-local-model", "unpriced"] == n
+    assert pd.isna(stats.loc["openai/my-local-model", "cost"])  # unknown, not 0.0 ("free")
+    assert stats.loc["openai/gpt-4o-mini", "unpriced"] == 0
+    assert stats.loc["openai/gpt-4o-mini", "cost"] > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # priced by the override: nothing to say
+        make_router(
+            [llm(provider, "openai/my-local-model", price_per_1k_tokens=(0.1, 0.2))],
+            budget=Budget(daily_cost=5.0),
+        )
 
 
 def test_a_price_per_1k_tokens_overrides_the_cost_map(
@@ -200,6 +226,63 @@ def test_a_slow_reply_times_out_and_falls_back(
     assert provider.wait_for_hits(1)  # the fixture releases the slow request afterwards
 
 
+# -- tools ---------------------------------------------------------------------------------
+
+LOOKUP = {
+    "type": "function",
+    "function": {
+        "name": "lookup_order",
+        "description": "Find an order by its id.",
+        "parameters": {
+            "type": "object",
+            "properties": {"order_id": {"type": "string"}},
+            "required": ["order_id"],
+        },
+    },
+}
+
+
+def test_tools_pass_through_and_the_output_carries_the_tool_calls(
+    litellm: ModuleType, provider: FakeProvider, make_router: MakeRouter, store: MemoryStore
+) -> None:
+    provider.tool_calls = (("lookup_order", {"order_id": "A-17"}),)
+    path = llm(provider, tools=[LOOKUP], tool_choice="auto")
+    router = make_router([path], success_fn=lambda message: bool(message.tool_calls))
+    message = router.run("Where is order A-17?")
+    (call,) = message.tool_calls
+    assert call.function.name == "lookup_order"
+    assert json.loads(call.function.arguments) == {"order_id": "A-17"}
+    assert message.content is None  # the message itself: append it to the conversation
+    sent = provider.requests[0].json
+    assert (sent["tools"], sent["tool_choice"]) == ([LOOKUP], "auto")
+    (row,) = outcomes(store, router)
+    assert row.score == 1.0 and row.tokens_in is not None
+
+
+def test_an_output_model_with_tools_is_a_config_error(litellm: ModuleType) -> None:
+    with pytest.raises(ConfigError, match="with tools= the output is the model's message"):
+        LLMPath("openai/gpt-4o-mini", "{input}", output=Order, tools=[LOOKUP])
+
+
+def test_a_timed_llm_path_is_called_in_the_callers_thread_with_its_timeout(
+    litellm: ModuleType, provider: FakeProvider, make_router: MakeRouter
+) -> None:
+    path = llm(provider, timeout=4.0)
+    seen: list[tuple[str, float]] = []
+    complete = path.fn.complete
+
+    def spy(module: Any, request: dict[str, Any]) -> Any:
+        seen.append((threading.current_thread().name, request["timeout"]))
+        return complete(module, request)
+
+    path.fn.complete = spy
+    router = make_router([path], deadline=2.5)
+    assert router.run("pens") == "This is a fake reply."
+    ((thread, timeout),) = seen
+    # litellm's HTTP client enforces the timeout, cut to the run's deadline: no worker.
+    assert thread == threading.main_thread().name and 0 < timeout <= 2.5
+
+
 # -- structured output --------------------------------------------------------------------
 
 
@@ -307,7 +390,7 @@ def test_an_async_path_times_out_under_arun(
         ({"prompt": 42}, "template string"),
         ({"model": ""}, "litellm model string"),
         ({"messages": []}, "set by the path"),
-        ({"stream": True}, "set by the path"),
+        ({"stream": True}, r"call router.run_stream\(x\)"),
         ({"price_per_1k_tokens": (0.1,)}, "pair"),
         ({"price_per_1k_tokens": (0.1, -1.0)}, "pair"),
         ({"reask": "yes"}, "reask"),

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from router.llm import COST_MAP_ENV, _load_litellm
+from router._litellm import COST_MAP_ENV, load_litellm
 from tests.fakes import FakeProvider
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,5 +63,5 @@ def test_a_cost_map_setting_of_the_user_is_kept(
     litellm: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(COST_MAP_ENV, "False")
-    assert _load_litellm() is litellm  # imported already (offline): only the variable is checked
+    assert load_litellm() is litellm  # imported already (offline): only the variable is checked
     assert os.environ[COST_MAP_ENV] == "False"

@@ -233,3 +233,65 @@ def test_an_async_success_fn_returning_a_bad_score_is_refused(task: str, arun: b
         asyncio.run(router.arun(1)) if arun else router.run(1)
     assert router.stats().loc["sync_triple", "n"] == 0
     router.close()
+
+
+class Loading:
+    """A path that loads what it needs in ``prepare()`` (on the fake clock: 5 s)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.prepared = 0
+
+    def prepare(self) -> None:
+        self.clock.advance(5.0)
+        self.prepared += 1
+
+    async def aprepare(self) -> None:
+        self.prepare()
+
+    def __call__(self, x: int) -> int:
+        assert self.prepared, "called before prepare()"
+        self.clock.advance(0.1)
+        return x
+
+
+@pytest.mark.parametrize("mode", ["run", "arun"])
+def test_prepare_runs_before_each_call_outside_its_timeout_and_latency(
+    task: str, clock: FakeClock, mode: str
+) -> None:
+    loading = Loading(clock)
+    router = Router(
+        [Path(loading, name="loading", timeout=1.0)],
+        lambda out: True,
+        task=task,
+        store="memory://",
+        clock=clock,
+    )
+    result = router.route(1) if mode == "run" else asyncio.run(router.aroute(1))
+    assert (result.path, result.attempts[0].error_class) == ("loading", None)
+    assert result.attempts[0].latency_ms == pytest.approx(100.0)  # the call, not the load
+    assert loading.prepared == 1
+
+
+def test_a_prepare_that_raises_fails_the_attempt_like_the_call_would(
+    task: str, clock: FakeClock
+) -> None:
+    class Broken:
+        def prepare(self) -> None:
+            raise ConnectionError("cannot load")
+
+        def __call__(self, x: int) -> int:
+            raise AssertionError("not called without a successful prepare()")
+
+    router = Router(
+        [Path(Broken(), name="broken"), sync_triple],
+        lambda out: True,
+        task=task,
+        store="memory://",
+        clock=clock,
+        seed=0,
+    )
+    results = [router.route(1) for _ in range(5)]
+    assert {r.output for r in results} == {3}
+    tried = [a for r in results for a in r.attempts if a.path == "broken"]
+    assert tried and {a.error_class for a in tried} == {"transient"}

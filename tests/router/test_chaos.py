@@ -98,7 +98,7 @@ def test_chaos_loses_nothing_and_fails_only_clearly(tmp_path: FilePath) -> None:
         )
         for name in PRICES
     ]
-    paths.append(Path(lambda x: Answer(value=x), name="regex", last_resort=True))
+    paths.append(Path(lambda x: Answer(value=x), name="regex", last_resort=True, price=0.0))
     router = Router(
         paths,
         lambda x, out: out.value == x,

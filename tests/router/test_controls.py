@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
@@ -16,7 +17,9 @@ from router import (
     FakeClock,
     Metered,
     Path,
+    RateLimit,
     Router,
+    UnpricedPathWarning,
 )
 from storage import MemoryStore, Store
 
@@ -237,7 +240,11 @@ def test_the_run_budget_stops_further_fallbacks(task: str, clock: FakeClock) -> 
         return Metered(None, cost=0.6)
 
     router = Router(
-        [costly_failure, costly_other, Path(alpha, last_resort=True)],
+        [
+            Path(costly_failure, price=0.6),
+            Path(costly_other, price=0.6),
+            Path(alpha, last_resort=True, price=0.0),
+        ],
         lambda out: out is not None,
         task=task,
         store=MemoryStore(),
@@ -303,3 +310,39 @@ def test_stats_show_tokens_and_cost_per_path(store: Store, task: str, clock: Fak
             assert stats.loc[name, "cost_per_success"] == pytest.approx(
                 stats.loc[name, "cost"] / sum(o.score or 0 for o in mine)
             )
+
+
+def test_a_cost_budget_with_unpriced_paths_says_so_when_the_router_is_built() -> None:
+    free = Path(beta, name="free", price=0.0)
+    with pytest.warns(UnpricedPathWarning, match=r"paths \['alpha'\] have no known price") as seen:
+        Router([alpha, free], lambda out: True, store="memory://", budget=Budget(daily_cost=1))
+    assert len(seen) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # priced paths, or a budget on tokens: nothing to say
+        Router([free], lambda out: True, store="memory://", budget=Budget(daily_cost=1))
+        Router([alpha], lambda out: True, store="memory://", budget=Budget(daily_tokens=10))
+
+
+def test_a_shared_rate_limit_is_counted_in_the_store_for_every_router(
+    store: Store, task: str, clock: FakeClock
+) -> None:
+    limited = Path(alpha, rate_limit=RateLimit(per_minute=3, shared=True))
+    one = make([limited, Path(beta, last_resort=True)], store, task, clock)
+    two = make([limited, Path(beta, last_resort=True)], store, task, clock)
+    served = [router.run(i) for i in range(3) for router in (one, two)]
+    assert served.count("alpha") == 3  # three calls a minute between both routers, not each
+    clock.advance(60.0)
+    assert one.run(0) == "alpha"  # a new minute
+
+
+def test_tokens_per_minute_are_counted_from_usage(
+    store: Store, task: str, clock: FakeClock
+) -> None:
+    def wordy(x: Any) -> Metered:
+        return Metered("a", tokens_in=400, tokens_out=200)
+
+    limited = Path(wordy, rate_limit=RateLimit(tokens_per_minute=1000, shared=True))
+    router = make([limited, Path(beta, last_resort=True)], store, task, clock)
+    assert [router.run(i) for i in range(3)] == ["a", "a", "beta"]  # 1,200 tokens by then
+    clock.advance(60.0)
+    assert router.run(0) == "a"

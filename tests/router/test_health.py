@@ -279,3 +279,23 @@ def test_a_request_escalated_before_any_attempt_counts_as_escalated(clock: FakeC
     values = {r.rule.name: (r.value, r.samples) for r in evaluate_health(store, "t", now=now)}
     assert values["escalations"] == (0.5, 2) and values["completion"] == (0.5, 2)
     assert values["errors"] == (0.0, 1)  # the escalation row is not an attempt of a path
+
+
+def test_cost_per_request_counts_only_requests_whose_cost_is_known(
+    store: Store, task: str, clock: FakeClock
+) -> None:
+    now = clock()
+    rule = [HealthRule("pricey", "cost_per_request", ">", 0.04, window=60.0)]
+    priced = [
+        Outcome(f"{task}-p{i}", 1, task, "a", 1.0, created_at=now - 1 - i, cost=0.05)
+        for i in range(3)
+    ]
+    unpriced = [
+        Outcome(f"{task}-u{i}", 1, task, "b", 1.0, created_at=now - 1 - i) for i in range(5)
+    ]
+    store.record_many(unpriced)
+    (alone,) = evaluate_health(store, task, now=now, rules=rule)
+    assert (alone.status, alone.samples) == ("no data", 0)  # unknown, not "$0: ok"
+    store.record_many(priced)
+    (both,) = evaluate_health(store, task, now=now, rules=rule)
+    assert (both.status, both.samples, both.value) == ("breach", 3, pytest.approx(0.05))

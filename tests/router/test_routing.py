@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from router import AllPathsFailed, FakeClock, Path, Router, RunResult
@@ -184,6 +184,7 @@ def test_stats_table(store: Store, task: str) -> None:
         "traffic_share",
         "tokens",
         "cost",
+        "unpriced",
         "cost_per_success",
     ]
     assert list(stats.index) == ["ok", "broken"]
@@ -195,8 +196,8 @@ def test_stats_table(store: Store, task: str) -> None:
 
 def test_stats_of_a_fresh_router_show_the_prior(task: str) -> None:
     stats = Router([ok], lambda out: True, task=task, store="memory://").stats()
-    row = stats.loc["ok"].to_dict()
-    assert math.isnan(row.pop("cost_per_success"))
+    row = stats.loc["ok"].to_dict()  # a nullable row (tokens and unpriced are Int64)
+    assert pd.isna(row.pop("cost_per_success"))
     assert row | {"ci_low": 0, "ci_high": 0} == {
         "alpha": 1.0,
         "beta": 1.0,
@@ -206,5 +207,6 @@ def test_stats_of_a_fresh_router_show_the_prior(task: str) -> None:
         "n": 0,
         "traffic_share": 0.0,
         "tokens": 0,
-        "cost": 0.0,
+        "cost": 0.0,  # nothing spent: known
+        "unpriced": 0,
     }

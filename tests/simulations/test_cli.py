@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -88,6 +89,38 @@ def test_an_out_that_is_a_file_is_refused_before_any_replay(
     assert f"--out {taken} is a file; give a directory" in err
     assert "replays" not in err and "Traceback" not in err
     assert taken.read_text() == "not a directory\n"
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+SHORT = ["simulate", "outage", "--requests", "60", "--seeds", "2", "--jobs", "1", "--no-plots"]
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_the_progress_bar_is_drawn_only_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tty: bool
+) -> None:
+    err = Terminal() if tty else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert main([*SHORT, "--policies", "router", "--out", str(tmp_path)]) == 0
+    shown = err.getvalue()
+    assert shown.count("\r") > 0 if tty else "\r" not in shown  # no frames in a log file
+    assert "simulated requests in" in shown.splitlines()[-1]
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"outcome-router {version('outcome-router')}\n"
 
 
 def test_python_dash_m_simulations_is_the_cli() -> None:

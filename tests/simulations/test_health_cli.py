@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from simulations.cli import main
-from storage import Outcome, open_store
+from storage import Outcome, open_store, store_tasks
 
 
 def record(url: str, task: str, *, cost: float, requests: int = 20) -> None:
@@ -88,3 +88,22 @@ def test_an_unknown_task_is_refused_not_reported_as_no_data(
     record(url, "orders", cost=0.02)
     assert main(["health", "--store", url, "--task", "ordres"]) == 2
     assert "task 'ordres' is not in store" in capsys.readouterr().err
+
+
+def test_health_and_stats_say_when_a_store_holds_simulated_outcomes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "sim.db"
+    simulate = ["simulate", "outage", "--requests", "40", "--seeds", "1", "--jobs", "1"]
+    options = ["--policies", "router", "--no-plots", "--out", str(tmp_path)]
+    assert main([*simulate, *options, "--store", str(store)]) == 0
+    capsys.readouterr()
+    assert main(["health", "--store", str(store)]) == 0
+    shown = capsys.readouterr().out
+    # Their fake-clock times are never within the last hour: say so, not only "no outcomes".
+    assert "1 task holds simulated outcomes" in shown and "outcome-router simulate" in shown
+    opened = open_store(str(store))
+    (task,) = store_tasks(opened)
+    opened.close()
+    assert main(["stats", "--store", str(store), "--task", task]) == 0
+    assert "simulated outcomes" in capsys.readouterr().out.splitlines()[1]

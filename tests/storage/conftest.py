@@ -22,7 +22,11 @@ def fresh_pg_url() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield base.set(database=name).render_as_string(hide_password=False)
+        # A database of its own: the run's schema (search_path) is not in it.
+        fresh = base.set(
+            database=name, query={k: v for k, v in base.query.items() if k != "options"}
+        )
+        yield fresh.render_as_string(hide_password=False)
         with admin.connect() as conn:  # FORCE: a killed child may have left a session
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

@@ -201,3 +201,60 @@ def test_import_storage_loads_neither_pandas_nor_sqlalchemy() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+def unpriced_rows(task: str) -> list[Outcome]:
+    """Path a priced at $0.01 a call; path b answered twice at an unknown cost and failed
+    once before any reply (no cost, nothing known spent)."""
+    return [
+        Outcome(f"{task}-1", 1, task, "a", 1.0, created_at=START, cost=0.01, tokens_in=3),
+        Outcome(f"{task}-2", 1, task, "b", 1.0, created_at=START + 1, tokens_in=3),
+        Outcome(f"{task}-3", 1, task, "b", 0.0, created_at=START + 2, errored=True),
+        Outcome(f"{task}-4", 1, task, "b", 1.0, created_at=START + 3, tokens_in=3),
+    ]
+
+
+def test_unknown_costs_stay_unknown_in_path_stats_and_daily_spend(store: Store, task: str) -> None:
+    store.record_many(unpriced_rows(task))
+    stats = path_stats(store, task)
+    assert stats.loc["a", "cost"] == pytest.approx(0.01) and stats.loc["a", "unpriced"] == 0
+    assert pd.isna(stats.loc["b", "cost"]) and pd.isna(stats.loc["b", "cost_per_success"])
+    assert stats.loc["b", "unpriced"] == 2  # the failed call cost nothing known
+    (day,) = daily_spend(store, task).itertuples()
+    assert pd.isna(day.cost) and day.unpriced == 2  # not $0.01: b's calls are unpriced
+
+
+def test_pruned_days_remember_their_unpriced_attempts(
+    own_store: MemoryStore | SQLStore, task: str
+) -> None:
+    own_store.record_many(unpriced_rows(task))
+    before = path_stats(own_store, task)[["cost", "unpriced"]]
+    assert own_store.prune(older_than=START + 86_400) == 4
+    after = path_stats(own_store, task)[["cost", "unpriced"]]
+    pd.testing.assert_frame_equal(after, before)
+    assert int(daily_spend(own_store, task)["unpriced"].sum()) == 2
+
+
+def test_path_stats_begins_with_the_columns_and_dtypes_of_router_stats(
+    store: Store, task: str
+) -> None:
+    from router import Router
+
+    router = Router([str.upper, str.lower], lambda out: True, task=task, store=store, seed=0)
+    for _ in range(6):
+        router.run("x")
+    ours, theirs = router.stats(), path_stats(store, task)
+    shared = theirs[ours.columns].loc[ours.index]
+    pd.testing.assert_frame_equal(shared, ours)
+    assert str(ours["tokens"].dtype) == "Int64" and str(ours["unpriced"].dtype) == "Int64"
+
+
+def test_request_id_is_a_string_column_even_when_empty(store: Store, task: str) -> None:
+    empty = outcomes_frame(store, task)
+    fill(store, task, n=4)
+    full = outcomes_frame(store, task)
+    assert (
+        empty["request_id"].dtype
+        == full["request_id"].dtype
+        == pd.StringDtype(na_value=float("nan"))
+    )
