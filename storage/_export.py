@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from bandits import ConfigError
+from bandits._fading import DEFAULT_HORIZON
 from storage._daily import SECONDS_PER_DAY
 from storage._protocol import Store
-from storage._records import Outcome
+from storage._records import Outcome, PathPosterior
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -168,12 +169,20 @@ def iter_outcome_frames(
         yield _frame(rows[start : start + chunksize])
 
 
-def posterior_history(store: Store, task: str, *, freq: str = "1h") -> pd.DataFrame:
+def posterior_history(
+    store: Store, task: str, *, freq: str = "1h", faded: bool = False
+) -> pd.DataFrame:
     """Each path's Beta posterior at the end of every ``freq`` interval, from the outcomes.
 
     ``alpha = prior_alpha + cumsum(score)`` and ``beta = prior_beta + cumsum(1 - score)``
-    over the scored outcomes still stored (change-point resets and decay are not
-    replayed: this is the full-evidence posterior, like :attr:`PathPosterior.alpha`).
+    over the scored outcomes still stored (change-point resets are not replayed: this
+    is the full-evidence posterior, like :attr:`PathPosterior.alpha`).
+
+    With ``faded=True`` it is the evidence the default policy acts on instead: the
+    outputs judged (errors left out, they count against availability), each weighed
+    ``exp(-age / horizon)`` at the end of the interval, its age counted in scored
+    attempts of the task, with the horizon the path is stored with (resets still not
+    replayed).
 
     Returns:
         Columns ``time`` (end of the interval, UTC), ``path``, ``alpha``, ``beta``,
@@ -204,6 +213,8 @@ def posterior_history(store: Store, task: str, *, freq: str = "1h") -> pd.DataFr
     start = frame["created_at"].min().floor(freq)
     end = frame["created_at"].max().floor(freq)
     bins = pd.date_range(start, end, freq=freq, tz="UTC")
+    if faded:
+        return _faded_history(frame, priors, bins, freq, columns)
     parts = []
     for path, rows in frame.groupby("path", observed=True):
         binned = rows.set_index("created_at")["score"].resample(freq, origin=start)
@@ -224,6 +235,55 @@ def posterior_history(store: Store, task: str, *, freq: str = "1h") -> pd.DataFr
             )
         )
     history = pd.concat(parts, ignore_index=True)
+    history["mean"] = history["alpha"] / (history["alpha"] + history["beta"])
+    history["ci_low"] = beta_dist.ppf(0.025, history["alpha"], history["beta"])
+    history["ci_high"] = beta_dist.ppf(0.975, history["alpha"], history["beta"])
+    history["time"] = history["time"].astype(_UTC_NS)
+    history["path"] = history["path"].astype("category")
+    return history.sort_values(["time", "path"], ignore_index=True)[columns]
+
+
+def _faded_history(
+    frame: pd.DataFrame,
+    priors: Mapping[str, PathPosterior],
+    bins: pd.DatetimeIndex,
+    freq: str,
+    columns: list[str],
+) -> pd.DataFrame:
+    """posterior_history(faded=True): each interval's end weighs every judged output by
+    its age in scored attempts of the task (its rank among the scored outcomes)."""
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import beta as beta_dist
+
+    ordered = frame.sort_values("created_at", kind="stable")
+    ticks = np.arange(len(ordered), dtype=float)  # the task's tick when each was scored
+    created = ordered["created_at"]
+    judged = ~ordered["errored"].to_numpy(bool)
+    scores = ordered["score"].to_numpy(float)
+    names = ordered["path"].astype(str).to_numpy()
+    ends = bins + pd.tseries.frequencies.to_offset(freq)
+    rows = []
+    for end in ends:
+        seen = (created < end).to_numpy(bool)
+        now = float(seen.sum())
+        for path in sorted(set(names)):
+            prior = priors.get(path)
+            horizon = prior.horizon if prior else DEFAULT_HORIZON
+            mine = seen & judged & (names == path)
+            weights = np.exp(-(now - ticks[mine]) / horizon)
+            successes = float(weights @ scores[mine])
+            failures = float(weights.sum()) - successes
+            rows.append(
+                {
+                    "time": end,
+                    "path": path,
+                    "alpha": (prior.prior_alpha if prior else 1.0) + successes,
+                    "beta": (prior.prior_beta if prior else 1.0) + failures,
+                    "n": int(mine.sum()),
+                }
+            )
+    history = pd.DataFrame(rows)
     history["mean"] = history["alpha"] / (history["alpha"] + history["beta"])
     history["ci_low"] = beta_dist.ppf(0.025, history["alpha"], history["beta"])
     history["ci_high"] = beta_dist.ppf(0.975, history["alpha"], history["beta"])

@@ -258,3 +258,24 @@ def test_request_id_is_a_string_column_even_when_empty(store: Store, task: str) 
         == full["request_id"].dtype
         == pd.StringDtype(na_value=float("nan"))
     )
+
+
+def test_the_faded_history_ends_at_the_evidence_the_policy_reads() -> None:
+    from storage import MemoryStore, posterior_history
+
+    store = MemoryStore()
+    store.ensure_paths("t", ["a", "b"], horizon=10.0)
+    for i in range(40):
+        errored = i % 7 == 0
+        store.record(
+            Outcome(f"r{i}", 1, "t", "ab"[i % 2], 0.0 if errored else float(i < 20),
+                    created_at=i * 60.0, tick=i, errored=errored)
+        )  # fmt: skip
+    history = posterior_history(store, "t", freq="5min", faded=True)
+    last = history[history["time"] == history["time"].max()].set_index("path")
+    for path, row in store.posteriors("t").items():
+        successes, failures, _, _ = row.faded(40)
+        assert last.loc[path, "alpha"] == pytest.approx(1.0 + successes, rel=1e-9)
+        assert last.loc[path, "beta"] == pytest.approx(1.0 + failures, rel=1e-9)
+    full = posterior_history(store, "t", freq="5min")
+    assert (full.groupby("path", observed=True)["n"].max() == 20).all()
