@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import math
 import multiprocessing
 import os
 import random
@@ -56,6 +57,21 @@ def expected_sums(outcomes: Iterable[Outcome]) -> dict[str, tuple[float, int, in
     return sums
 
 
+def faded_sums(outcomes: Iterable[Outcome], tick: int, horizon: float) -> list[float]:
+    """(successes, failures, answers, errors), each outcome weighed by its age at ``tick``."""
+    sums = [0.0, 0.0, 0.0, 0.0]
+    for outcome in outcomes:
+        assert outcome.score is not None and outcome.tick is not None
+        weight = math.exp(-(tick - outcome.tick) / horizon)
+        if outcome.errored:
+            sums[3] += weight
+        else:
+            sums[0] += weight * outcome.score
+            sums[1] += weight * (1.0 - outcome.score)
+            sums[2] += weight
+    return sums
+
+
 def stored_sums(rows: dict[str, PathPosterior]) -> dict[str, tuple[float, int, int]]:
     return {
         path: (row.alpha - row.prior_alpha, row.n, row.errors)
@@ -89,7 +105,11 @@ def test_many_processes_and_threads_lose_no_update(fresh_url: str) -> None:
     assert len(stored) == len(expected) == PROCESSES * THREADS * PER_THREAD
     assert max(keys.values()) == 1
     assert {o.request_id: o.score for o in stored} == {o.request_id: o.score for o in expected}
-    assert stored_sums(store.posteriors(task)) == expected_sums(expected)
+    rows = store.posteriors(task)
+    assert stored_sums(rows) == expected_sums(expected)
+    for path, row in rows.items():  # faded sums: every attempt at its own age, none lost
+        mine = [o for o in expected if o.path == path and o.score is not None]
+        assert row.faded(PER_THREAD) == pytest.approx(faded_sums(mine, PER_THREAD, row.horizon))
     writes = PROCESSES * THREADS * PER_THREAD
     assert store.spend(f"task:{task}", 1) == Spend(writes, 0.25 * writes)
     assert store.spend(f"budget:{task}", 1) == Spend(0, workers.BUDGET_LIMIT)  # not a cent over

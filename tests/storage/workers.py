@@ -33,6 +33,7 @@ def planned(task: str, process: int, thread: int, index: int) -> tuple[Outcome, 
         START + index,
         error_class="timeout" if errored else None,
         errored=errored,
+        tick=index,
     )
     return outcome, report
 
