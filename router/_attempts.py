@@ -19,7 +19,7 @@ from router._retry import Retry
 from router._scoring import Scorer
 from router._taxonomy import Classifier, ErrorClass, retry_after_of
 from router._validation import InvalidOutput, validate_output
-from storage import Outcome
+from storage import SERVED_ATTEMPT, Outcome
 
 if TYPE_CHECKING:
     import numpy as np
@@ -66,10 +66,14 @@ class Judged:
         propensity: float | None = None,
         shadow: bool = False,
         tick: int | None = None,
+        served: int | None = None,
     ) -> Outcome:
-        """The store's row for this attempt (a shadow call's is marked ``{"shadow": True}``)."""
+        """The store's row for this attempt (a shadow call's is marked ``{"shadow": True}``;
+        ``served``: the earlier attempt whose output the run serves if it ends here)."""
         attempt = self.attempt
         metadata = self.metadata or NO_METADATA
+        if served is not None:
+            metadata = {**metadata, SERVED_ATTEMPT: served}
         return Outcome(
             request_id,
             attempt.number,
@@ -153,6 +157,8 @@ class AttemptJudge:
         limit = action.timeout
         if error is None and limit is not None and latency_ms > limit * 1000.0:
             error = timeout_error(path, limit)  # the clock says it overran (simulated time)
+        if isinstance(error, InvalidScoreError):  # a Metered with a NaN cost, say: a bug
+            return _broken(action, latency_ms, error)  # recorded unscored, the run stops
         if error is not None:
             failed = self._failed(action, latency_ms, error, self._classifier(error), True)
             spent = spent_before(error)  # paid for before it raised (Metered.attach_to)

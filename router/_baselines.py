@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bandits import ConfigError, rank_by_draws, thompson_draws
+from router._names import shown
 from router._policy import Choice
 from router._propensities import PropensityCache
 from storage import PathPosterior
@@ -90,7 +91,7 @@ class DiscountedThompson(_SampledThompson):
 
     def __init__(self, gamma: float = 0.99) -> None:
         if not 0.0 < gamma < 1.0:
-            raise ConfigError(f"gamma must be in (0, 1), got {gamma!r}")
+            raise ConfigError(f"gamma must be in (0, 1), got {shown(gamma)}")
         super().__init__()
         self.gamma = gamma
         self._sums: dict[str, list[float]] = {}  # path -> [successes, failures, tick]
@@ -131,7 +132,7 @@ class SlidingWindowThompson(_SampledThompson):
 
     def __init__(self, window: int = 1000) -> None:
         if window < 1:
-            raise ConfigError(f"window must be >= 1, got {window!r}")
+            raise ConfigError(f"window must be >= 1, got {shown(window)}")
         super().__init__()
         self.window = window
         self._recent: deque[tuple[str, float]] = deque()
@@ -179,7 +180,7 @@ class EpsilonGreedy:
 
     def __init__(self, epsilon: float = 0.1) -> None:
         if not 0.0 <= epsilon <= 1.0:
-            raise ConfigError(f"epsilon must be in [0, 1], got {epsilon!r}")
+            raise ConfigError(f"epsilon must be in [0, 1], got {shown(epsilon)}")
         self.epsilon = epsilon
 
     def __repr__(self) -> str:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 
 from bandits import ConfigError
 from router._clock import Clock
+from router._names import shown
+from router._outage import OutageLog
 from storage import PathState, Store, StoreError
 
 logger = logging.getLogger("outcome_router")
@@ -39,13 +41,13 @@ class Breaker:
 
     def __post_init__(self) -> None:
         if isinstance(self.failures, bool) or not isinstance(self.failures, int):
-            raise ConfigError(f"Breaker failures must be an int >= 1, got {self.failures!r}")
+            raise ConfigError(f"Breaker failures must be an int >= 1, got {shown(self.failures)}")
         if self.failures < 1:
-            raise ConfigError(f"Breaker failures must be an int >= 1, got {self.failures!r}")
+            raise ConfigError(f"Breaker failures must be an int >= 1, got {shown(self.failures)}")
         if not (isinstance(self.recovery, int | float) and math.isfinite(self.recovery)):
-            raise ConfigError(f"Breaker recovery must be seconds > 0, got {self.recovery!r}")
+            raise ConfigError(f"Breaker recovery must be seconds > 0, got {shown(self.recovery)}")
         if self.recovery <= 0:
-            raise ConfigError(f"Breaker recovery must be seconds > 0, got {self.recovery!r}")
+            raise ConfigError(f"Breaker recovery must be seconds > 0, got {shown(self.recovery)}")
 
 
 class PathGate:
@@ -66,7 +68,7 @@ class PathGate:
 
     def __init__(self, store: Store, task: str, clock: Clock, breaker: Breaker | None) -> None:
         if breaker is not None and not isinstance(breaker, Breaker):
-            raise ConfigError(f"breaker must be a Breaker(...) or None, got {breaker!r}")
+            raise ConfigError(f"breaker must be a Breaker(...) or None, got {shown(breaker)}")
         self._store = store
         self._read_states = store.path_states  # bound once: read on every refresh
         self._task = task
@@ -74,6 +76,10 @@ class PathGate:
         self.breaker = breaker
         self._states: dict[str, PathState] = {}
         self._read_at: float | None = None
+        # During an outage: one line when reads (or breaker writes) start failing, one
+        # when they work again, not one per refresh.
+        self._refresh_log = OutageLog(f"path modes of task {task!r} not refreshed")
+        self._count_log = OutageLog(f"breakers of task {task!r} not updated")
 
     def admit(self, names: Sequence[str], now: float) -> tuple[Sequence[str], str | None]:
         """The paths of ``names`` that may be called, and the one claimed for a trial call.
@@ -141,7 +147,9 @@ class PathGate:
                 self._store.count_success(self._task, path, now)
                 self._states[path] = replace(state, failures=0, opened_at=None, trial_at=None)
         except StoreError as exc:
-            logger.warning("breaker of path %r not updated: %s", path, exc)
+            self._count_log.failed(exc, now)
+        else:
+            self._count_log.succeeded(now)
 
     def set_mode(self, path: str, mode: str) -> None:
         """Set a path's mode in the store (for every router) and in this router at once."""
@@ -158,7 +166,9 @@ class PathGate:
             try:
                 self._states = self._read_states(self._task)
             except StoreError as exc:
-                logger.warning("path modes of %r not refreshed: %s", self._task, exc)
+                self._refresh_log.failed(exc, now)
+            else:
+                self._refresh_log.succeeded(now)
             self._read_at = now
         return self._states
 

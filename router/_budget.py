@@ -5,12 +5,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import numbers
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from bandits import ConfigError, RouterError
+from router._errors import InvalidCostError
+from router._names import shown
+from router._outage import OutageLog
 from router._path import Path
 from router._result import Attempt
 from storage import Spend, Store, StoreError
@@ -40,7 +44,10 @@ class Metered:
 
     Return ``Metered(output, tokens_in=..., tokens_out=..., cost=...)`` from a path to
     have its spending recorded on the outcome and counted against budgets; the router
-    serves ``output``. Without ``cost``, the path's ``Path(price=...)`` is used.
+    serves ``output``. Without ``cost``, the path's ``Path(price=...)`` is used. Token
+    counts must be whole numbers >= 0 and the cost a finite number of dollars >= 0 (a
+    negative cost would be budget credit): anything else raises
+    :class:`router.InvalidCostError`, which stops the run like any configuration error.
 
     Example:
         >>> Metered({"item": "pen"}, tokens_in=120, tokens_out=30, cost=0.0004).tokens
@@ -51,6 +58,11 @@ class Metered:
     tokens_in: int | None = None
     tokens_out: int | None = None
     cost: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("tokens_in", "tokens_out"):
+            object.__setattr__(self, name, check_tokens(f"Metered {name}", getattr(self, name)))
+        object.__setattr__(self, "cost", check_cost("Metered cost", self.cost))
 
     @property
     def tokens(self) -> int:
@@ -92,6 +104,8 @@ class MeteredScore(float):
     A ``success_fn`` that calls a model (``router.llm.llm_judge``) returns one, so the
     router records the judging spend on the attempt's outcome (metadata ``judge_tokens``
     and ``judge_cost``) and counts it against budgets. Everywhere else it is a float.
+    ``tokens`` must be a whole number >= 0 and ``cost`` a finite number >= 0, else
+    :class:`router.InvalidCostError`.
 
     Example:
         >>> score = MeteredScore(0.8, tokens=120, cost=0.0002)
@@ -104,9 +118,53 @@ class MeteredScore(float):
 
     def __new__(cls, value: float, *, tokens: int = 0, cost: float | None = None) -> MeteredScore:
         made = super().__new__(cls, value)
-        made.tokens = int(tokens)
-        made.cost = cost
+        made.tokens = check_tokens("MeteredScore tokens", tokens) or 0
+        made.cost = check_cost("MeteredScore cost", cost)
         return made
+
+
+def check_tokens(name: str, value: object) -> int | None:
+    """``value`` as a token count: None, or a whole number >= 0 (else InvalidCostError).
+
+    Example:
+        >>> check_tokens("tokens_in", 120), check_tokens("tokens_in", None)
+        (120, None)
+        >>> check_tokens("tokens_in", 1.5)
+        Traceback (most recent call last):
+        ...
+        router._errors.InvalidCostError: tokens_in must be a whole number of tokens >= 0 ...
+    """
+    if value is None:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0:
+        return int(value)
+    raise InvalidCostError(
+        f"{name} must be a whole number of tokens >= 0 or None, got {shown(value)}; count "
+        "the tokens the provider reported"
+    )
+
+
+def check_cost(name: str, value: object) -> float | None:
+    """``value`` as dollars: None, or a finite number >= 0 (else InvalidCostError).
+
+    Example:
+        >>> check_cost("cost", 0.002), check_cost("cost", None)
+        (0.002, None)
+        >>> check_cost("cost", -1000)
+        Traceback (most recent call last):
+        ...
+        router._errors.InvalidCostError: cost must be a finite number of dollars >= 0 ...
+    """
+    if value is None:
+        return None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        dollars = float(value)
+        if math.isfinite(dollars) and dollars >= 0:
+            return dollars
+    raise InvalidCostError(
+        f"{name} must be a finite number of dollars >= 0 or None, got {shown(value)}; a "
+        "cost that is unknown is None, not NaN"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,14 +216,16 @@ class Budget:
                 or not math.isfinite(value)
                 or value <= 0
             ):
-                raise ConfigError(f"Budget {name} must be a positive number or None, got {value!r}")
+                raise ConfigError(
+                    f"Budget {name} must be a positive number or None, got {shown(value)}"
+                )
         if self.when_exceeded not in ("block", "cheapest", "escalate"):
             raise ConfigError(
                 "Budget when_exceeded must be 'block', 'cheapest' or 'escalate', "
                 f"got {self.when_exceeded!r}"
             )
         if not (isinstance(self.alert_at, int | float) and 0 < self.alert_at <= 1):
-            raise ConfigError(f"Budget alert_at must be in (0, 1], got {self.alert_at!r}")
+            raise ConfigError(f"Budget alert_at must be in (0, 1], got {shown(self.alert_at)}")
 
     def run_spent(self, tokens: int, cost: float) -> bool:
         """Has a run that spent this much reached its limit?"""
@@ -207,7 +267,7 @@ def warn_unpriced(budget: Budget, paths: Sequence[Path]) -> None:
             "their cost as unknown; give them Path(price=...) (price=0.0 for a free one), "
             "or price_per_1k_tokens=... for a model litellm's cost map does not know",
             UnpricedPathWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of Router(...): warn_unpriced < _check_budget < __init__
         )
 
 
@@ -243,11 +303,12 @@ class BudgetKeeper:
         alert: Callable[[str, str, float], None],
     ) -> None:
         if not isinstance(budget, Budget):
-            raise ConfigError(f"budget must be a Budget(...) or None, got {budget!r}")
+            raise ConfigError(f"budget must be a Budget(...) or None, got {shown(budget)}")
         self.budget = budget
         self._store = store
         self._task = task
         self._alert = alert
+        self._log = OutageLog(f"budgets of task {task!r} not checked or not counted")
 
     def over(self, customer: str | None, at: float) -> str | None:
         """The scope whose daily limit is reached, if any (task first)."""
@@ -256,8 +317,9 @@ class BudgetKeeper:
             try:
                 spent = self._store.spend(scope, day)
             except StoreError as exc:
-                logger.warning("budget of %s not checked: %s", scope, exc)
+                self._log.failed(exc, at)
                 continue
+            self._log.succeeded(at)
             if _reached(spent, cost_limit, token_limit, 1.0):
                 return scope
         return None
@@ -276,7 +338,7 @@ class BudgetKeeper:
             try:
                 after = self._store.reserve_spend(scope, day, 0, cost, (cost_limit, token_limit))
             except StoreError as exc:
-                logger.warning("budget of %s not checked: %s", scope, exc)
+                self._log.failed(exc, at)
                 continue
             if after is None:
                 for done in reserved:  # give back what the other scopes granted
@@ -295,7 +357,7 @@ class BudgetKeeper:
             try:
                 after = self._store.add_spend(scope, day, tokens, cost)
             except StoreError as exc:
-                logger.warning("spending of %s not recorded: %s", scope, exc)
+                self._log.failed(exc, at)
                 continue
             self._crossed(scope, (cost_limit, token_limit), after, Spend(tokens, cost))
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bandits import ConfigError
+from router._names import shown
 from storage import PathPosterior
 
 if TYPE_CHECKING:
@@ -45,15 +46,21 @@ class Canary:
     def __post_init__(self) -> None:
         stages = tuple(self.stages)
         if not stages or any(not 0 < s <= 1 for s in stages) or list(stages) != sorted(stages):
-            raise ConfigError(f"canary stages must increase within (0, 1], got {self.stages!r}")
+            raise ConfigError(
+                f"canary stages must increase within (0, 1], got {shown(self.stages)}"
+            )
         if stages[-1] != 1.0:
             raise ConfigError(f"the last canary stage must be 1.0 (all traffic), got {stages}")
         if not (isinstance(self.min_scores, int) and self.min_scores >= 1):
-            raise ConfigError(f"canary min_scores must be an int >= 1, got {self.min_scores!r}")
+            raise ConfigError(
+                f"canary min_scores must be an int >= 1, got {shown(self.min_scores)}"
+            )
         if not 0.5 <= self.confidence < 1:
-            raise ConfigError(f"canary confidence must be in [0.5, 1), got {self.confidence!r}")
+            raise ConfigError(
+                f"canary confidence must be in [0.5, 1), got {shown(self.confidence)}"
+            )
         if not (math.isfinite(self.margin) and 0 <= self.margin < 1):
-            raise ConfigError(f"canary margin must be in [0, 1), got {self.margin!r}")
+            raise ConfigError(f"canary margin must be in [0, 1), got {shown(self.margin)}")
         object.__setattr__(self, "stages", stages)
 
 

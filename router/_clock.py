@@ -7,6 +7,7 @@ import threading
 from typing import Protocol
 
 from bandits import ConfigError
+from router._names import shown
 
 
 class Clock(Protocol):
@@ -43,7 +44,7 @@ class FakeClock:
         """Move time forward by ``seconds`` (>= 0)."""
         step = _seconds(seconds, "seconds")
         if step < 0:
-            raise ConfigError(f"a clock cannot go backwards; got advance({seconds!r})")
+            raise ConfigError(f"a clock cannot go backwards; got advance({shown(seconds)})")
         with self._lock:
             self._now += step
 
@@ -58,5 +59,5 @@ class FakeClock:
 def _seconds(value: float, name: str) -> float:
     number = float(value)
     if not math.isfinite(number):
-        raise ConfigError(f"{name} must be a finite number of seconds, got {value!r}")
+        raise ConfigError(f"{name} must be a finite number of seconds, got {shown(value)}")
     return number

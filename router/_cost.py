@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bandits import ConfigError
+from router._names import shown
 from router._policy import Choice, Policy
 from storage import PathPosterior
 
@@ -63,13 +64,13 @@ class CostAware:
             if value is not None and not (
                 isinstance(value, int | float) and math.isfinite(value) and value > 0
             ):
-                raise ConfigError(f"CostAware {name} must be a positive number, got {value!r}")
+                raise ConfigError(f"CostAware {name} must be a positive number, got {shown(value)}")
         if not (isinstance(halflife, int | float) and halflife > 0):
-            raise ConfigError(f"CostAware halflife must be > 0 calls, got {halflife!r}")
+            raise ConfigError(f"CostAware halflife must be > 0 calls, got {shown(halflife)}")
         if not (isinstance(draws, int) and draws >= 16):
-            raise ConfigError(f"CostAware draws must be an int >= 16, got {draws!r}")
+            raise ConfigError(f"CostAware draws must be an int >= 16, got {shown(draws)}")
         if policy is not None and not isinstance(policy, Policy):
-            raise ConfigError(f"CostAware wraps a Policy, got {policy!r}")
+            raise ConfigError(f"CostAware wraps a Policy, got {shown(policy)}")
         self.inner: Policy = policy if policy is not None else AdaptiveThompson()
         self.weight = weight
         self.max_cost_per_success = max_cost_per_success

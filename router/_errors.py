@@ -5,6 +5,8 @@
     RouterError
     ├── ConfigError (ValueError)           bad argument or configuration: fix the call
     │   └── InvalidScoreError              success_fn or report() gave a non-score
+    │       └── InvalidCostError           a path or judge reported NaN, infinite or
+    │                                      negative cost, or tokens that are not whole
     ├── ScoringError                       success_fn raised while scoring an output
     ├── PathTimeout (TimeoutError)         a path ran past its timeout
     ├── InvalidOutput (ValueError)         a path's output did not fit its model
@@ -14,6 +16,7 @@
     └── StoreError                         the store could not do what was asked
         ├── StoreUnavailableError          cannot reach or open the store
         ├── CorruptStoreError              the file is not a usable database
+        ├── InvalidRecordError (ValueError) a value no store can hold (NaN, NUL...)
         └── UnknownRequestError (KeyError) report() for an id the store does not hold
 """
 
@@ -23,7 +26,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bandits import ConfigError, InvalidScoreError, RouterError
-from storage import CorruptStoreError, StoreError, StoreUnavailableError, UnknownRequestError
+from storage import (
+    CorruptStoreError,
+    InvalidRecordError,
+    StoreError,
+    StoreUnavailableError,
+    UnknownRequestError,
+)
 
 if TYPE_CHECKING:
     from router._result import Attempt
@@ -32,6 +41,8 @@ __all__ = [
     "AllPathsFailed",
     "ConfigError",
     "CorruptStoreError",
+    "InvalidCostError",
+    "InvalidRecordError",
     "InvalidScoreError",
     "PathTimeout",
     "RateLimitExceeded",
@@ -42,6 +53,15 @@ __all__ = [
     "StreamInterrupted",
     "UnknownRequestError",
 ]
+
+
+class InvalidCostError(InvalidScoreError):
+    """A path (``Metered``) or a judge (``MeteredScore``) reported a cost that is NaN,
+    infinite or negative, or token counts that are not whole numbers >= 0.
+
+    Like an invalid score it is a bug in user code: the run stops with it (nothing is
+    counted against a budget), instead of being learned as the path's failure.
+    """
 
 
 class ScoringError(RouterError):
@@ -91,6 +111,9 @@ class StreamInterrupted(RouterError):
 class AllPathsFailed(RouterError):
     """Every path tried for a request raised; ``attempts`` holds each one in order.
 
+    The message quotes each attempt's error through the default redaction (API keys,
+    e-mails, card numbers... masked); the attempts keep the exceptions themselves.
+
     Example:
         >>> AllPathsFailed("extract", "r1", []).attempts
         []
@@ -107,8 +130,11 @@ class AllPathsFailed(RouterError):
         self.request_id = request_id
         self.attempts = list(attempts)
         self.reason = reason
+        from router._redact import error_text  # providers' error texts may hold keys, e-mails
+
         lines = "; ".join(
-            f"{a.path} (attempt {a.number}): {a.error_class}: {a.error}" for a in self.attempts
+            f"{a.path} (attempt {a.number}): {a.error_class}: {error_text(a.error)}"
+            for a in self.attempts
         )
         super().__init__(
             f"request {request_id} of task {task!r} failed ({reason}) after "

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError
+from router._names import shown
 from router._result import Attempt
 
 if TYPE_CHECKING:
@@ -41,13 +42,13 @@ class Escalation:
 
     def __post_init__(self) -> None:
         if not callable(self.handler):
-            raise ConfigError(f"escalation handler must be callable, got {self.handler!r}")
+            raise ConfigError(f"escalation handler must be callable, got {shown(self.handler)}")
         if self.unstaffed is not None and not callable(self.unstaffed):
-            raise ConfigError(f"unstaffed fallback must be callable, got {self.unstaffed!r}")
+            raise ConfigError(f"unstaffed fallback must be callable, got {shown(self.unstaffed)}")
         if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
-            raise ConfigError(f"escalation timeout must be > 0 seconds, got {self.timeout!r}")
+            raise ConfigError(f"escalation timeout must be > 0 seconds, got {shown(self.timeout)}")
         if self.below is not None and not 0.0 <= self.below <= 1.0:
-            raise ConfigError(f"escalation threshold must be in [0, 1], got {self.below!r}")
+            raise ConfigError(f"escalation threshold must be in [0, 1], got {shown(self.below)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,11 @@ def escalate(
         return called.output
     if escalation.unstaffed is None:
         raise error
+    from router._redact import error_text
+
     logger.warning(
-        "escalation failed (%s: %s); serving the unstaffed fallback", type(error).__name__, error
+        "escalation failed (%s: %s); serving the unstaffed fallback",
+        type(error).__name__,
+        error_text(error),
     )
     return escalation.unstaffed(request_input)

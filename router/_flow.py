@@ -190,6 +190,19 @@ class RunPlan:
         """Let the path just tried be called again after ``wait`` seconds (None: move on)."""
         self._retry_wait = wait
 
+    def excuse(self, seconds: float) -> None:
+        """Move the run's deadline ``seconds`` later: time its store calls took, which is
+        not the paths' to pay for.
+
+        Example:
+            >>> plan = RunPlan("r1", [], {}, RunRules(deadline_at=10.0))
+            >>> plan.excuse(0.25)
+            >>> plan.rules.deadline_at
+            10.25
+        """
+        if self.rules.deadline_at is not None and seconds > 0:
+            self.rules = self.rules.until(self.rules.deadline_at + seconds)
+
     def stop(self, reason: str) -> None:
         """Call no further path (an answered output may still be served)."""
         self._stopped = reason
@@ -211,6 +224,31 @@ class RunPlan:
     def tries(self) -> int:
         """Calls so far of the path being tried."""
         return self._tries
+
+    def served_instead(self, attempt: Attempt) -> int | None:
+        """The number of the earlier attempt whose output this run serves if it ends with
+        ``attempt`` (not yet observed), when that is not ``attempt`` itself.
+
+        Only with ``fallback_below``: when no output scored enough, the best one so far
+        is served, and a report must score it rather than the run's last attempt.
+
+        Example:
+            >>> from router import Path
+            >>> def a(x): return x
+            >>> plan = RunPlan("r1", [Path(a)], {}, RunRules(fail_below=0.5))
+            >>> plan.observe(Attempt("a", 1, 0.4, 1.0), "lowA")
+            >>> plan.served_instead(Attempt("b", 2, 0.2, 1.0))
+            1
+        """
+        if self.rules.fail_below is None:
+            return None
+        if attempt.ok and (attempt.score or 0.0) >= self.rules.fail_below:
+            return None  # this one passes: it is served
+        answered = [a for a in (*self.attempts, attempt) if a.ok]
+        if not answered:
+            return None
+        best = max(answered, key=lambda a: a.score or 0.0)
+        return None if best is attempt else best.number
 
     def best_output(self) -> tuple[Attempt, Any] | None:
         """The highest-scoring attempt that produced an output, if any."""

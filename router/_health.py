@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Final
 
 from bandits import ConfigError
 from router._escalation import Alert
+from router._names import shown
 from storage import Store, outcomes_frame
 
 if TYPE_CHECKING:
@@ -92,12 +93,13 @@ class HealthRule:
             or not math.isfinite(self.threshold)
         ):
             raise ConfigError(
-                f"rule {self.name!r}: threshold must be a finite number, got {self.threshold!r}"
+                f"rule {self.name!r}: threshold must be a finite number, "
+                f"got {shown(self.threshold)}"
             )
         if self.metric in _PERCENT and not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(
                 f"rule {self.name!r}: {self.metric} is a share in [0, 1] (0.85 for 85%), "
-                f"got threshold {self.threshold!r}"
+                f"got threshold {shown(self.threshold)}"
             )
         if (
             isinstance(self.window, bool)
@@ -106,7 +108,7 @@ class HealthRule:
         ):
             raise ConfigError(
                 f"rule {self.name!r}: window must be a number of seconds > 0 (900 for 15 "
-                f"minutes), got {self.window!r}"
+                f"minutes), got {shown(self.window)}"
             )
 
     def breached_by(self, value: float) -> bool:
@@ -220,7 +222,7 @@ def evaluate_health(
     """
     rules = _check_rules(rules)
     if on_breach is not None and not callable(on_breach):
-        raise ConfigError(f"on_breach must be a function of an Alert, got {on_breach!r}")
+        raise ConfigError(f"on_breach must be a function of an Alert, got {shown(on_breach)}")
     at = time.time() if now is None else _check_now(now)
     if not rules:
         return []
@@ -335,10 +337,10 @@ def format_window(seconds: float) -> str:
 
 def _check_rules(rules: Sequence[HealthRule]) -> tuple[HealthRule, ...]:
     if isinstance(rules, HealthRule) or not isinstance(rules, Sequence):
-        raise ConfigError(f"rules must be a list of HealthRule(...), got {rules!r}")
+        raise ConfigError(f"rules must be a list of HealthRule(...), got {shown(rules)}")
     for rule in rules:
         if not isinstance(rule, HealthRule):
-            raise ConfigError(f"each rule must be a HealthRule(...), got {rule!r}")
+            raise ConfigError(f"each rule must be a HealthRule(...), got {shown(rule)}")
     names = [rule.name for rule in rules]
     if len(set(names)) != len(names):
         raise ConfigError(f"health rules need distinct names, got {names}")
@@ -347,5 +349,5 @@ def _check_rules(rules: Sequence[HealthRule]) -> tuple[HealthRule, ...]:
 
 def _check_now(now: float) -> float:
     if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
-        raise ConfigError(f"now must be seconds since the epoch, got {now!r}")
+        raise ConfigError(f"now must be seconds since the epoch, got {shown(now)}")
     return float(now)

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import concurrent.futures
+import math
 import threading
 from collections import OrderedDict
 from typing import Any
 
 from bandits import ConfigError
+from router._names import shown
 
 MAX_KEYS = 100_000
+HANDED_OVER: Any = object()
+"""What a waiting duplicate gets when the first caller was cancelled (or interrupted)
+instead of failing: it claims the key again and, first in line, runs the request."""
 
 
 class IdempotencyCache:
     """Results of completed requests by key for ``window`` seconds, and requests in flight.
 
     The first caller with a key runs the request; concurrent callers with the same key
-    wait for its result (or its error) instead of calling a path again. Per process;
-    failed requests are not remembered, so a retry runs again.
+    wait for its result (or its error) instead of calling a path again. If the first
+    caller is cancelled, the callers waiting are not: they get :data:`HANDED_OVER`,
+    claim again, and one of them runs the request. Per process; failed requests are not
+    remembered, so a retry runs again.
 
     Example:
         >>> cache = IdempotencyCache(window=60)
@@ -30,8 +37,15 @@ class IdempotencyCache:
     """
 
     def __init__(self, window: float) -> None:
-        if not window > 0:
-            raise ConfigError(f"idempotency window must be > 0 seconds, got {window!r}")
+        if not (
+            isinstance(window, int | float)
+            and not isinstance(window, bool)
+            and math.isfinite(window)
+            and window > 0
+        ):
+            raise ConfigError(
+                f"idempotency_window must be a number of seconds > 0, got {shown(window)}"
+            )
         self.window = window
         self._done: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._running: dict[str, concurrent.futures.Future[Any]] = {}
@@ -66,7 +80,14 @@ class IdempotencyCache:
         future.set_result(result)
 
     def fail(self, key: str, future: concurrent.futures.Future[Any], error: BaseException) -> None:
-        """Wake the waiting callers with ``error``; nothing is remembered."""
+        """Wake the waiting callers with ``error``; nothing is remembered.
+
+        A cancellation or an interrupt (not an ``Exception``) is the first caller's own:
+        the waiting callers get :data:`HANDED_OVER` instead, and claim the key again.
+        """
         with self._lock:
             self._running.pop(key, None)
-        future.set_exception(error)
+        if isinstance(error, Exception):
+            future.set_exception(error)
+        else:
+            future.set_result(HANDED_OVER)

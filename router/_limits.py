@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bandits import ConfigError
+from router._names import shown
 from storage import StoreError
 
 if TYPE_CHECKING:
@@ -53,17 +54,17 @@ class RateLimit:
                 and math.isfinite(value)
                 and value > 0
             ):
-                raise ConfigError(f"RateLimit {name} must be a positive number, got {value!r}")
+                raise ConfigError(f"RateLimit {name} must be a positive number, got {shown(value)}")
         if not isinstance(self.shared, bool):
             raise ConfigError(f"RateLimit shared must be True or False, got {self.shared!r}")
 
     def __repr__(self) -> str:
-        shown = [f"per_second={self.per_second!r}", f"per_minute={self.per_minute!r}"]
+        parts = [f"per_second={self.per_second!r}", f"per_minute={self.per_minute!r}"]
         if self.tokens_per_minute is not None:
-            shown.append(f"tokens_per_minute={self.tokens_per_minute!r}")
+            parts.append(f"tokens_per_minute={self.tokens_per_minute!r}")
         if self.shared:
-            shown.append("shared=True")
-        return f"RateLimit({', '.join(shown)})"
+            parts.append("shared=True")
+        return f"RateLimit({', '.join(parts)})"
 
     def buckets(self) -> list[TokenBucket]:
         """Fresh token buckets enforcing this limit's calls in this process."""

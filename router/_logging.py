@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from bandits import ConfigError
 from router._events import AttemptEvent, RunEvent
+from router._names import shown
 from router._redact import Redactor
 
 ATTEMPT_EVENT = "outcome_router.attempt"
@@ -74,16 +75,16 @@ class StructuredLog:
                 "through the logger"
             )
         if redactor is not None and not isinstance(redactor, Redactor):
-            raise ConfigError(f"redactor must be a Redactor(...), got {redactor!r}")
+            raise ConfigError(f"redactor must be a Redactor(...), got {shown(redactor)}")
         if json is not None and not isinstance(json, bool):
-            raise ConfigError(f"json must be True, False or None (automatic), got {json!r}")
+            raise ConfigError(f"json must be True, False or None (automatic), got {shown(json)}")
         self._payloads = bool(log_payloads)
         self._attempts = bool(attempts)
         self._redact = redactor if redactor is not None else Redactor()
         if logger is not None and not isinstance(logger, logging.Logger):
             if not all(callable(getattr(logger, m, None)) for m in ("info", "warning", "error")):
                 raise ConfigError(
-                    f"logger must be a logging.Logger or a structlog logger, got {logger!r}"
+                    f"logger must be a logging.Logger or a structlog logger, got {shown(logger)}"
                 )
             self._log: Any = logger
             return

@@ -20,7 +20,9 @@ def check_name(kind: str, value: object) -> str:
         'order-extraction'
     """
     if not isinstance(value, str):
-        raise ConfigError(f"{kind} name must be a string, got {type(value).__name__} {value!r}")
+        raise ConfigError(
+            f"{kind} name must be a string, got {type(value).__name__} {shown(value)}"
+        )
     if not value or not value.strip():
         raise ConfigError(f"{kind} name must not be empty; use e.g. 'order-extraction'")
     if len(value) > MAX_NAME_LENGTH:
@@ -30,9 +32,28 @@ def check_name(kind: str, value: object) -> str:
         )
     if value != value.strip():
         raise ConfigError(f"{kind} name {value!r} has leading or trailing whitespace; strip it")
-    bad = sorted({c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")})
+    # Cs: a lone surrogate, which is not text: no store can encode it.
+    bad = sorted({c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp")})
     if bad:
         raise ConfigError(
-            f"{kind} name {value!r} contains control characters {bad!r}; use printable text"
+            f"{kind} name {value!r} contains control characters or lone surrogates {bad!r}; "
+            "use printable text"
         )
     return value
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for a message, shortened, and never raising (a broken ``__repr__``
+    must not replace the error being reported).
+
+    Example:
+        >>> class Broken:
+        ...     def __repr__(self): raise RuntimeError("no repr")
+        >>> shown(Broken()), shown("x" * 100)[-5:]
+        ('<Broken object (repr failed)>', 'xx...')
+    """
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<{type(value).__name__} object (repr failed)>"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError
 from router._events import AttemptEvent, RunEvent
+from router._names import shown
 from router._redact import Redactor
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class OpenTelemetryTracer:
         elif not callable(getattr(tracer, "start_span", None)):
             raise ConfigError(
                 "tracer must be an OpenTelemetry Tracer (from provider.get_tracer(name)), "
-                f"got {tracer!r}"
+                f"got {shown(tracer)}"
             )
         self._tracer = tracer
         self._pending: OrderedDict[tuple[str, str], list[AttemptEvent]] = OrderedDict()

@@ -11,7 +11,7 @@ from typing import Any
 
 from bandits import ConfigError
 from router._limits import RateLimit
-from router._names import check_name
+from router._names import check_name, shown
 from router._retry import Retry
 
 
@@ -62,32 +62,37 @@ class Path:
     def __post_init__(self) -> None:
         if not callable(self.fn):
             raise ConfigError(
-                f"a path must be callable, got {type(self.fn).__name__} {self.fn!r}; pass the "
+                f"a path must be callable, got {type(self.fn).__name__} {shown(self.fn)}; pass the "
                 "function itself (extract, not extract())"
             )
         name = self.name or _default_name(self.fn)
         object.__setattr__(self, "name", check_name("path", name))
         if self.timeout is not None and not (
             isinstance(self.timeout, int | float)
+            and not isinstance(self.timeout, bool)
             and math.isfinite(self.timeout)
             and self.timeout > 0
         ):
             raise ConfigError(
                 f"timeout of path {name!r} must be a positive number of seconds or None, "
-                f"got {self.timeout!r}"
+                f"got {shown(self.timeout)}"
             )
         object.__setattr__(self, "is_async", _is_async(self.fn))
         if self.retry is not None and not isinstance(self.retry, Retry):
-            raise ConfigError(f"retry of path {name!r} must be a Retry(...), got {self.retry!r}")
+            raise ConfigError(
+                f"retry of path {name!r} must be a Retry(...), got {shown(self.retry)}"
+            )
         if self.rate_limit is not None and not isinstance(self.rate_limit, RateLimit):
             raise ConfigError(
-                f"rate_limit of path {name!r} must be a RateLimit(...), got {self.rate_limit!r}"
+                f"rate_limit of path {name!r} must be a RateLimit(...), "
+                f"got {shown(self.rate_limit)}"
             )
         if self.max_in_flight is not None and not (
             isinstance(self.max_in_flight, int) and self.max_in_flight >= 1
         ):
             raise ConfigError(
-                f"max_in_flight of path {name!r} must be an int >= 1, got {self.max_in_flight!r}"
+                f"max_in_flight of path {name!r} must be an int >= 1, "
+                f"got {shown(self.max_in_flight)}"
             )
         if self.price is not None and (
             isinstance(self.price, bool)
@@ -96,11 +101,12 @@ class Path:
             or self.price < 0
         ):
             raise ConfigError(
-                f"price of path {name!r} must be dollars per call >= 0, got {self.price!r}"
+                f"price of path {name!r} must be dollars per call >= 0, got {shown(self.price)}"
             )
-        if self.output is not None and not isinstance(self.output, type):
+        if self.output is not None and not _is_model(self.output):
             raise ConfigError(
-                f"output of path {name!r} must be a pydantic model class, got {self.output!r}"
+                f"output of path {name!r} must be a pydantic model class (a subclass of "
+                f"pydantic.BaseModel), got {shown(self.output)}"
             )
 
     def __repr__(self) -> str:
@@ -126,8 +132,19 @@ def _default_name(fn: Callable[..., Any]) -> str:
     if name is None and not inspect.isroutine(fn) and not isinstance(fn, functools.partial):
         name = type(fn).__name__  # a callable object: name it after its class
     if not name or name == "<lambda>":
-        raise ConfigError(f"path {fn!r} has no usable name; give it one: Path(fn, name='my-path')")
+        raise ConfigError(
+            f"path {shown(fn)} has no usable name; give it one: Path(fn, name='my-path')"
+        )
     return str(name)
+
+
+def _is_model(output: object) -> bool:
+    """Is ``output`` a pydantic model class (what ``validate_output`` validates against)?"""
+    if not isinstance(output, type):
+        return False
+    from pydantic import BaseModel  # only for paths with an output model: cold start
+
+    return issubclass(output, BaseModel)
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:

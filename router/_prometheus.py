@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError
 from router._events import AttemptEvent, RunEvent
+from router._names import shown
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -69,11 +70,11 @@ class PrometheusMetrics:
             ) from exc
         if registry is not None and not isinstance(registry, prom.CollectorRegistry):
             raise ConfigError(
-                f"registry must be a prometheus_client.CollectorRegistry, got {registry!r}"
+                f"registry must be a prometheus_client.CollectorRegistry, got {shown(registry)}"
             )
         if not isinstance(namespace, str):
             raise ConfigError(
-                f"namespace must be a string such as 'outcome_router', got {namespace!r}"
+                f"namespace must be a string such as 'outcome_router', got {shown(namespace)}"
             )
         bounds = _buckets(buckets)
         where: dict[str, Any] = {
@@ -144,9 +145,9 @@ def _buckets(buckets: Sequence[float]) -> tuple[float, ...]:
     try:
         bounds = tuple(float(b) for b in buckets)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"buckets must be numbers of seconds, got {buckets!r}") from exc
+        raise ConfigError(f"buckets must be numbers of seconds, got {shown(buckets)}") from exc
     if not bounds or any(not math.isfinite(b) or b <= 0 for b in bounds):
-        raise ConfigError(f"buckets must be finite seconds > 0, got {buckets!r}")
+        raise ConfigError(f"buckets must be finite seconds > 0, got {shown(buckets)}")
     if list(bounds) != sorted(set(bounds)):
-        raise ConfigError(f"buckets must be increasing, got {buckets!r}")
+        raise ConfigError(f"buckets must be increasing, got {shown(buckets)}")
     return bounds

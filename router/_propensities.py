@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bandits import ConfigError, first_place_probabilities
+from router._names import shown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,7 +39,7 @@ class PropensityCache:
 
     def __init__(self, tolerance: float = 0.02) -> None:
         if not 0.0 <= tolerance < 1.0:
-            raise ConfigError(f"tolerance must be in [0, 1), got {tolerance!r}")
+            raise ConfigError(f"tolerance must be in [0, 1), got {shown(tolerance)}")
         self._tolerance = tolerance
         self._entry: _Entry | None = None
         self._lock = threading.Lock()
@@ -104,9 +105,9 @@ class ProbabilityMatching:
 
     def __init__(self, *, refresh: int = 128, sd_tolerance: float = 0.5) -> None:
         if refresh < 1:
-            raise ConfigError(f"refresh must be >= 1 tick, got {refresh!r}")
+            raise ConfigError(f"refresh must be >= 1 tick, got {shown(refresh)}")
         if not sd_tolerance > 0:
-            raise ConfigError(f"sd_tolerance must be > 0, got {sd_tolerance!r}")
+            raise ConfigError(f"sd_tolerance must be > 0, got {shown(sd_tolerance)}")
         self.refresh = refresh
         self.sd_tolerance = sd_tolerance
         self._cached: tuple[int, Matched] | None = None

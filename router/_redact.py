@@ -2,9 +2,14 @@
 
 Pure standard library (``re``). A :class:`Redactor` masks e-mail addresses, phone
 numbers, payment card numbers (13-19 digits that pass the Luhn check, spaces or dashes
-allowed) and API keys or tokens (``sk-...``, ``sk-ant-...``, ``AKIA...``, ``ghp_...``,
-``xoxb-...``, ``Bearer <token>``, JWTs, ``api_key=...``/``token=...`` values) in
-strings, and walks dicts, lists, tuples, sets, dataclasses and pydantic models.
+allowed) and API keys or tokens (``sk-...``, ``sk-ant-...``, ``AKIA...`` and AWS secret
+access keys, Stripe ``sk_live_``/``rk_live_``, ``ghp_...``, ``xoxb-...``, ``Bearer
+<token>``, JWTs, ``api_key=...``/``token=...`` values, the password of a URL such as
+``postgres://user:PASSWORD@host``) in strings, and walks dicts, lists, tuples, sets,
+dataclasses and pydantic models.
+
+:func:`redacted` is what the router itself applies to the error texts it puts in
+alerts, log lines and exception messages (``AllPathsFailed``), by default.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from bandits import ConfigError
+from router._names import shown
 
 _KEY_NAMES = (
+    r"aws[_-]?secret[_-]?access[_-]?key|secret[_-]?access[_-]?key|"
     r"api[_-]?key|apikey|access[_-]?key|secret[_-]?key|secret|client[_-]?secret|"
     r"access[_-]?token|refresh[_-]?token|auth[_-]?token|token|password|passwd|pwd|"
     r"authorization|private[_-]?key"
@@ -24,6 +31,11 @@ _KEY_NAMES = (
 
 # Order matters: secrets first (their values may hold digits), then e-mail, cards, phones.
 _SECRETS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
+    # The password of a URL, before the e-mail pattern reads "pw@host.com" as an address.
+    (
+        "secret",
+        re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s/]+)(?=@)"),
+    ),
     ("secret", re.compile(r"(?i)(?P<keep>\bbearer\s+)(?P<secret>[A-Za-z0-9._~+/=-]{8,})")),
     # "api_key=abc", "token: abc", '"password": "abc"': keep the key, mask the value.
     (
@@ -36,11 +48,15 @@ _SECRETS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ("api_key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{16,}")),
     ("api_key", re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")),
     ("api_key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("api_key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}")),  # Stripe
+    ("api_key", re.compile(r"\bwhsec_[A-Za-z0-9]{16,}")),  # Stripe webhook secrets
     ("api_key", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})")),
     ("api_key", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     ("api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
     ("api_key", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
 )
+# An AWS secret access key: 40 characters of base64 (see _aws_secret for the rest).
+_AWS_SECRET: Final = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 _EMAIL: Final = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _CARD: Final = re.compile(r"(?<![\w+-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _PHONE: Final = re.compile(
@@ -117,25 +133,26 @@ class Redactor:
     ) -> None:
         self._patterns = _compile(patterns or {})
         if isinstance(hooks, str) or not isinstance(hooks, Sequence):
-            raise ConfigError(f"hooks must be a list of functions of a string, got {hooks!r}")
+            raise ConfigError(f"hooks must be a list of functions of a string, got {shown(hooks)}")
         for hook in hooks:
             if not callable(hook):
-                raise ConfigError(f"each hook must be a function text -> text, got {hook!r}")
+                raise ConfigError(f"each hook must be a function text -> text, got {shown(hook)}")
         self._hooks = tuple(hooks)
         self._defaults = bool(defaults)
         if isinstance(sensitive_keys, str):
             raise ConfigError(
                 f"sensitive_keys must be a collection of key names, got the string "
-                f"{sensitive_keys!r}; wrap it in a list"
+                f"{shown(sensitive_keys)}; wrap it in a list"
             )
         self._keys = frozenset(_key(name) for name in sensitive_keys)
         if not isinstance(mask, str):
-            raise ConfigError(f"mask must be a string such as '[{{kind}}]', got {mask!r}")
+            raise ConfigError(f"mask must be a string such as '[{{kind}}]', got {shown(mask)}")
         try:
             mask.format(kind="email")
         except (KeyError, IndexError, ValueError) as exc:
             raise ConfigError(
-                f"mask {mask!r} may only use the field {{kind}}; escape other braces as {{{{ }}}}"
+                f"mask {shown(mask)} may only use the field {{kind}}; escape other braces "
+                "as {{ }}"
             ) from exc
         self._mask = mask
 
@@ -161,7 +178,9 @@ class Redactor:
         for hook in self._hooks:
             text = hook(text)
             if not isinstance(text, str):
-                raise ConfigError(f"redaction hook {hook!r} must return a string, got {text!r}")
+                raise ConfigError(
+                    f"redaction hook {shown(hook)} must return a string, got {shown(text)}"
+                )
         return text
 
     def _patterns_names(self) -> list[str]:
@@ -170,6 +189,7 @@ class Redactor:
     def _default_text(self, text: str) -> str:
         for kind, pattern in _SECRETS:
             text = pattern.sub(self._keep_and_mask(kind), text)
+        text = _AWS_SECRET.sub(self._aws_secret, text)
         text = _EMAIL.sub(self._mask.format(kind="email"), text)
         text = _CARD.sub(self._card, text)
         return _PHONE.sub(self._phone, text)
@@ -182,6 +202,17 @@ class Redactor:
             return (groups.get("keep") or "") + masked
 
         return replace
+
+    def _aws_secret(self, match: re.Match[str]) -> str:
+        """40 base64 characters with upper and lower case letters and digits: an AWS
+        secret key (a 40-digit hex SHA-1 has no capitals; words have no digits)."""
+        found = match.group()
+        mixed = (
+            any(c.isupper() for c in found)
+            and any(c.islower() for c in found)
+            and any(c.isdigit() for c in found)
+        )
+        return self._mask.format(kind="api_key") if mixed else found
 
     def _card(self, match: re.Match[str]) -> str:
         digits = re.sub(r"\D", "", match.group())
@@ -242,7 +273,7 @@ def _compile(
     if not isinstance(patterns, Mapping):
         raise ConfigError(
             f"patterns must be a mapping {{kind: regex}} such as {{'order': r'ORD-\\d+'}}, "
-            f"got {patterns!r}"
+            f"got {shown(patterns)}"
         )
     compiled = []
     for kind, pattern in patterns.items():
@@ -252,11 +283,44 @@ def _compile(
             compiled.append((kind, pattern))
             continue
         if not isinstance(pattern, str):
-            raise ConfigError(f"pattern {kind!r} must be a regex string, got {pattern!r}")
+            raise ConfigError(f"pattern {kind!r} must be a regex string, got {shown(pattern)}")
         try:
             compiled.append((kind, re.compile(pattern)))
         except re.error as exc:
             raise ConfigError(
-                f"pattern {kind!r} is not a valid regex ({exc}): {pattern!r}"
+                f"pattern {kind!r} is not a valid regex ({exc}): {shown(pattern)}"
             ) from exc
     return tuple(compiled)
+
+
+_DEFAULT: Redactor | None = None
+
+
+def redacted(text: str) -> str:
+    """``text`` through the default :class:`Redactor`: what the router does to error texts
+    it puts in alerts, logs and exception messages.
+
+    Example:
+        >>> redacted("401: invalid api_key=sk-live-4f9a8b7c6d5e4f3a for bob@example.com")
+        '401: invalid api_key=[REDACTED:secret] for [REDACTED:email]'
+    """
+    global _DEFAULT  # noqa: PLW0603 - one default instance, built on first use
+    if _DEFAULT is None:
+        _DEFAULT = Redactor()
+    return _DEFAULT.text(text)
+
+
+def error_text(error: BaseException | None) -> str:
+    """``str(error)``, redacted, and never raising (a broken ``__str__`` included).
+
+    Example:
+        >>> error_text(ConnectionError("reset by 10.0.0.1 for alice@example.com"))
+        'reset by 10.0.0.1 for [REDACTED:email]'
+    """
+    if error is None:
+        return "None"
+    try:
+        text = str(error)
+    except Exception:
+        return f"<{type(error).__name__} (str failed)>"
+    return redacted(text)

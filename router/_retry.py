@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bandits import ConfigError
+from router._names import shown
 from router._taxonomy import RETRYABLE, ErrorClass
 
 if TYPE_CHECKING:
@@ -54,11 +55,11 @@ class Retry:
 
     def __post_init__(self) -> None:
         if not isinstance(self.attempts, int) or self.attempts < 1:
-            raise ConfigError(f"Retry attempts must be an int >= 1, got {self.attempts!r}")
+            raise ConfigError(f"Retry attempts must be an int >= 1, got {shown(self.attempts)}")
         for name in ("base", "cap", "max_retry_after"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-                raise ConfigError(f"Retry {name} must be a finite number >= 0, got {value!r}")
+                raise ConfigError(f"Retry {name} must be a finite number >= 0, got {shown(value)}")
         object.__setattr__(self, "on", frozenset(ErrorClass(c) for c in self.on))
 
     def wait(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
+import inspect
 import itertools
 import logging
 import os
@@ -17,7 +19,7 @@ from router._adaptive import AdaptiveThompson
 from router._attempts import AttemptJudge, Judged
 from router._breaker import Breaker, PathGate
 from router._budget import Budget, BudgetExceeded, BudgetKeeper, warn_unpriced
-from router._calls import Called, PathCaller
+from router._calls import Called, PathCaller, wait_for_future
 from router._canary import Canary, Rollouts
 from router._clock import Clock
 from router._errors import AllPathsFailed, RateLimitExceeded
@@ -25,9 +27,10 @@ from router._escalation import Alert, Escalation
 from router._events import Observer, attempt_event, notify, run_event
 from router._flow import CallPath, Escalate, GiveUp, RunPlan, Serve
 from router._guard import CURRENT_GUARD, InputTooLarge, LoopDetected, RunGuard, input_size
-from router._idempotency import IdempotencyCache
+from router._idempotency import HANDED_OVER, IdempotencyCache
 from router._limits import Limiter, RateLimit
-from router._names import check_name
+from router._names import check_name, shown
+from router._outage import OutageLog
 from router._path import Path
 from router._policy import Choice, Policy, Reset
 from router._result import RunResult
@@ -43,23 +46,29 @@ from router._settings import (
     check_observers,
     check_paths,
     check_positive_int,
+    check_request_id,
     check_retry,
     check_seed,
     check_sleep,
+    check_store_timeout,
     classifier,
+    never_blocks,
+    never_waits,
     open_store_of,
     replayed,
     rules,
 )
 from router._shadow import ShadowRunner
 from router._stats import stats_table
-from router._taxonomy import Classifier, Classify
+from router._taxonomy import Classifier, Classify, ErrorClass
 from storage import (
     Outcome,
     PathPosterior,
     Report,
     Store,
     StoreError,
+    StoreWaits,
+    store_waits,
 )
 
 if TYPE_CHECKING:
@@ -89,8 +98,9 @@ class Router:
             event loop under :meth:`arun`, on the router's own loop under :meth:`run`).
         task: the name posteriors are kept under; routers sharing a task and a store
             share what they learn.
-        store: a :class:`storage.Store`, a store URL or file path, or None for the
-            default SQLite file (``$OUTCOME_ROUTER_DB`` or ``./outcome-router.db``).
+        store: a :class:`storage.Store`, a store URL, a file path (``str`` or
+            ``pathlib.Path``), or None for the default SQLite file
+            (``$OUTCOME_ROUTER_DB`` or ``./outcome-router.db``).
             A database the router opens from a URL is wrapped in
             :class:`storage.ResilientStore`: while it is unreachable the router routes
             from the last posteriors it read and queues up to 10,000 outcomes.
@@ -114,6 +124,12 @@ class Router:
             customer=...)``; over it, ``RateLimitExceeded`` is raised.
         idempotency_window: seconds a result is replayed for a repeated
             ``idempotency_key``.
+        store_timeout: seconds any store call of a run may wait (for a lock, a
+            connection, an answer), and at most half of what is left of the run's
+            deadline; a store that does not answer in time is unreachable: a store the
+            router opened goes to degraded mode (see :class:`storage.ResilientStore`).
+            The time store calls take is not counted against the deadline of the run's
+            path calls.
         breaker: a :class:`Breaker` per path, shared through the store (default: none).
         budget: a :class:`Budget` on tokens and cost per run, task-day and customer-day.
         observers: receive an event per attempt and per run (logs, metrics, traces;
@@ -137,7 +153,7 @@ class Router:
         paths: Sequence[PathLike],
         success_fn: Callable[..., Any],
         task: str = "default",
-        store: Store | str | None = None,
+        store: Store | str | os.PathLike[str] | None = None,
         *,
         seed: int | None = None,
         clock: Clock | None = None,
@@ -152,6 +168,7 @@ class Router:
         on_alert: AlertHandler | None = None,
         customer_limit: RateLimit | None = None,
         idempotency_window: float = 3600.0,
+        store_timeout: float = 2.0,
         breaker: Breaker | None = None,
         budget: Budget | None = None,
         observers: Sequence[Observer] = (),
@@ -168,9 +185,11 @@ class Router:
         self._clock: Clock = check_clock(clock) or time.time
         self._sleep: Sleep = check_sleep(sleep, self._clock)
         self._store, self._owns_store = open_store_of(store)
+        self._store_timeout = check_store_timeout(store_timeout)
+        self._store_never_waits = never_waits(self._store)
         if policy is not None and not isinstance(policy, Policy):
             raise ConfigError(
-                f"policy must have choose() and observe() (see router.Policy), got {policy!r}"
+                f"policy must have choose() and observe() (see router.Policy), got {shown(policy)}"
             )
         if policy is None:  # errors are rescued only when the router falls back
             policy = AdaptiveThompson() if fallback else AdaptiveThompson(rescue_share=0.0)
@@ -179,11 +198,13 @@ class Router:
         self._deadline = deadline
         self._escalation = escalation
         if on_alert is not None and not callable(on_alert):
-            raise ConfigError(f"on_alert must be callable with an Alert, got {on_alert!r}")
+            raise ConfigError(f"on_alert must be callable with an Alert, got {shown(on_alert)}")
         self._on_alert = on_alert
         self._limiter = Limiter(self._store, self.task)  # shared limits count in the store
         if customer_limit is not None and not isinstance(customer_limit, RateLimit):
-            raise ConfigError(f"customer_limit must be a RateLimit(...), got {customer_limit!r}")
+            raise ConfigError(
+                f"customer_limit must be a RateLimit(...), got {shown(customer_limit)}"
+            )
         self._customer_limit = customer_limit
         self._idempotency = IdempotencyCache(idempotency_window)
         self._observers = check_observers(observers)
@@ -199,12 +220,7 @@ class Router:
             else BudgetKeeper(budget, self._store, self.task, self._budget_alert)
         )
         if budget is not None:
-            warn_unpriced(budget, self._paths)
-        if budget is not None and budget.when_exceeded == "escalate" and escalation is None:
-            raise ConfigError(
-                "Budget(when_exceeded='escalate') needs an escalation handler: "
-                "Router(..., escalation=Escalation(handler))"
-            )
+            _check_budget(budget, self._paths, escalation)
         self._caller = PathCaller(self._clock)
         self._judge = AttemptJudge(
             success_fn,
@@ -219,8 +235,11 @@ class Router:
         self._ids = itertools.count()
         self._known: dict[str, PathPosterior] = {}
         self._benched: dict[str, float] = {}  # path -> until when it is kept out (auth)
+        self._releases: dict[str, Callable[[], None]] = {}  # capped path -> give back a slot
         self.unrecorded = 0
-        """Outcomes the store failed to record (each one logged as a warning)."""
+        """Outcomes the store failed to record (logged when the failures start and end)."""
+        self._read_log = OutageLog(f"routing task {self.task!r} from its last known posteriors")
+        self._record_log = OutageLog(f"outcomes of task {self.task!r} not recorded")
         self._adopt(self._paths)
 
     @property
@@ -256,11 +275,11 @@ class Router:
         new = check_paths([*self._paths, path])[-1]
         rollout = Canary() if canary is True else canary or None
         if rollout is not None and not isinstance(rollout, Canary):
-            raise ConfigError(f"canary must be True, False or a Canary(...), got {canary!r}")
+            raise ConfigError(f"canary must be True, False or a Canary(...), got {shown(canary)}")
         if shadow is not None and not (
             isinstance(shadow, int | float) and not isinstance(shadow, bool) and 0 < shadow <= 1
         ):
-            raise ConfigError(f"shadow must be a share of requests in (0, 1], got {shadow!r}")
+            raise ConfigError(f"shadow must be a share of requests in (0, 1], got {shown(shadow)}")
         if rollout is not None and shadow is not None:
             raise ConfigError("a path is either a canary or a shadow, not both")
         self._adopt([new])
@@ -285,6 +304,21 @@ class Router:
             {'b': 'canary at 1%'}
         """
         return self._rollouts.states()
+
+    def abandoned_calls(self) -> dict[str, int]:
+        """Calls per path still running after the router stopped waiting for them.
+
+        A sync path that overran its timeout (or whose ``arun`` was cancelled) keeps its
+        worker thread until it returns; Python cannot stop it. While a path has 4 such
+        calls it is not offered (its in-flight slots stay taken until they end), so a
+        path that hangs cannot take every worker of the router.
+
+        Example:
+            >>> def fast(x): return x
+            >>> Router([fast], lambda out: True, store="memory://").abandoned_calls()
+            {}
+        """
+        return self._caller.abandoned()
 
     def wait_for_shadows(self, timeout: float | None = None) -> None:
         """Wait until the shadow calls started so far have been recorded."""
@@ -385,12 +419,19 @@ class Router:
     ) -> RunResult:
         """Like :meth:`run`, returning the full :class:`RunResult`."""
         if idempotency_key is None:
-            return self._route(request_input, customer, deadline)
-        owner, future = self._idempotency.claim(check_key(idempotency_key), self._clock())
-        if not owner:
-            return replayed(future.result())
+            if self._store_never_waits:  # memory://: nothing to bound (the hot path)
+                return self._route(request_input, customer, deadline, None)
+            return self._route_bounded(request_input, customer, deadline)
+        key = check_key(idempotency_key)
+        while True:
+            owner, future = self._idempotency.claim(key, self._clock())
+            if owner:
+                break
+            first = future.result()
+            if first is not HANDED_OVER:  # else the first caller was cancelled: claim again
+                return replayed(first)
         with self._keyed(idempotency_key, future) as kept:
-            kept.append(self._route(request_input, customer, deadline))
+            kept.append(self._route_bounded(request_input, customer, deadline))
         return kept[0]
 
     async def arun(
@@ -416,15 +457,22 @@ class Router:
         idempotency_key: str | None = None,
     ) -> RunResult:
         """Async :meth:`route`."""
-        import asyncio
 
         if idempotency_key is None:
-            return await self._aroute(request_input, customer, deadline)
-        owner, future = self._idempotency.claim(check_key(idempotency_key), self._clock())
-        if not owner:
-            return replayed(await asyncio.wrap_future(future))
+            if self._store_never_waits:
+                return await self._aroute(request_input, customer, deadline, None)
+            return await self._aroute_bounded(request_input, customer, deadline)
+        key = check_key(idempotency_key)
+        while True:
+            owner, future = self._idempotency.claim(key, self._clock())
+            if owner:
+                break
+            # Never asyncio.wrap_future: a waiter cancelled would cancel the shared future.
+            first = await wait_for_future(future)
+            if first is not HANDED_OVER:  # else the first caller was cancelled: claim again
+                return replayed(first)
         with self._keyed(idempotency_key, future) as kept:
-            kept.append(await self._aroute(request_input, customer, deadline))
+            kept.append(await self._aroute_bounded(request_input, customer, deadline))
         return kept[0]
 
     def run_stream(
@@ -464,6 +512,7 @@ class Router:
 
         Raises:
             InvalidScoreError: ``score`` is not a bool or a number in [0, 1].
+            ConfigError: ``request_id`` is not a string.
             UnknownRequestError: the store holds no such request for this task, or no
                 path served it (every attempt failed, or it was escalated).
 
@@ -475,7 +524,9 @@ class Router:
             0.0
         """
         value = check_score(score)
-        return self._store.report(self.task, request_id, value, self._clock())
+        request_id = check_request_id(request_id)
+        with self._waiting():
+            return self._store.report(self.task, request_id, value, self._clock())
 
     def stats(self) -> pd.DataFrame:
         """Per-path table: alpha, beta, mean, 95% credible interval, n, traffic share,
@@ -496,8 +547,10 @@ class Router:
              'cost', 'unpriced', 'cost_per_success']
         """
         daily = getattr(self._store, "daily_aggregates", None)
-        spent = daily(self.task) if callable(daily) else ()
-        return stats_table(list(self._by_name), self._store.posteriors(self.task), spent)
+        with self._waiting():
+            spent = daily(self.task) if callable(daily) else ()
+            rows = self._store.posteriors(self.task)
+        return stats_table(list(self._by_name), rows, spent)
 
     def close(self) -> None:
         """Stop worker threads and close the store if this router opened it."""
@@ -572,10 +625,25 @@ class Router:
         if result is not None and self._shadows:
             self._shadow(plan, request_input, customer)
 
-    def _route(self, request_input: Any, customer: str | None, deadline: float | None) -> RunResult:
+    def _route_bounded(
+        self, request_input: Any, customer: str | None, deadline: float | None
+    ) -> RunResult:
+        """:meth:`_route` with its store calls bounded (nothing to bound for memory://)."""
+        if self._store_never_waits:
+            return self._route(request_input, customer, deadline, None)
+        with store_waits(self._run_waits(deadline)) as waits:
+            return self._route(request_input, customer, deadline, waits)
+
+    def _route(
+        self,
+        request_input: Any,
+        customer: str | None,
+        deadline: float | None,
+        waits: StoreWaits | None,
+    ) -> RunResult:
         plan, guard = self._begin(request_input, customer, deadline)
         try:
-            result = self._drive(plan, request_input, customer)
+            result = self._drive(plan, request_input, customer, waits)
         except RouterError as exc:
             self._end(plan, request_input, customer, None, exc)
             raise
@@ -584,31 +652,70 @@ class Router:
         self._end(plan, request_input, customer, result, None)
         return result
 
-    def _drive(self, plan: RunPlan, request_input: Any, customer: str | None) -> RunResult:
-        while isinstance(action := plan.next_action(self._clock()), CallPath):
+    def _run_waits(self, deadline: float | None) -> StoreWaits:
+        """The bound of a run's store calls: ``store_timeout`` each, and half of what is
+        left of its deadline."""
+        limit = self._deadline if deadline is None else deadline
+        valid = isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 0
+        at = self._clock() + limit if valid and limit is not None else None
+        return StoreWaits(self._store_timeout, at, self._clock)
+
+    def _waiting(self) -> contextlib.AbstractContextManager[Any]:
+        """Bound a store call made outside a run (a report, the stats) by ``store_timeout``."""
+        if self._store_never_waits:
+            return contextlib.nullcontext(None)
+        return store_waits(StoreWaits(self._store_timeout, None, self._clock))
+
+    def _drive(
+        self, plan: RunPlan, request_input: Any, customer: str | None, waits: StoreWaits | None
+    ) -> RunResult:
+        while True:
+            if waits is not None and waits.spent:  # a slow store is never charged to a path
+                plan.excuse(waits.take())
+            if not isinstance(action := plan.next_action(self._clock()), CallPath):
+                break
             if action.wait > 0:
                 self._sleep(action.wait)
-            reserved = self._prepare_call(plan, action, customer)
-            if reserved is None:
+            prepared = self._prepare_call(plan, action, customer)
+            if prepared is None:
                 continue
-            try:
-                called = self._caller.call(
-                    action.path, request_input, action.timeout, action.feedback
-                )
-            finally:
-                self._limiter.release(action.path.name)
+            reserved, slot_wait = prepared
+            if slot_wait > 0:  # the last path, rate-limited: wait for its next slot
+                self._sleep(slot_wait)
+                if not self._after_wait(plan, action, customer, reserved):
+                    continue
+            called = self._caller.call(
+                action.path,
+                request_input,
+                action.timeout,
+                action.feedback,
+                done=self._releases.get(action.path.name),
+            )
             judged = self._judge.judge(action, request_input, called)
             self._settle(plan, action, request_input, called, judged, customer, reserved)
         if isinstance(action, Escalate):
             return self._escalate(plan, action, request_input)
         return self._conclude(plan, action)
 
-    async def _aroute(
+    async def _aroute_bounded(
         self, request_input: Any, customer: str | None, deadline: float | None
+    ) -> RunResult:
+        """:meth:`_aroute` with its store calls bounded (nothing to bound for memory://)."""
+        if self._store_never_waits:
+            return await self._aroute(request_input, customer, deadline, None)
+        with store_waits(self._run_waits(deadline)) as waits:
+            return await self._aroute(request_input, customer, deadline, waits)
+
+    async def _aroute(
+        self,
+        request_input: Any,
+        customer: str | None,
+        deadline: float | None,
+        waits: StoreWaits | None,
     ) -> RunResult:
         plan, guard = self._begin(request_input, customer, deadline)
         try:
-            result = await self._adrive(plan, request_input, customer)
+            result = await self._adrive(plan, request_input, customer, waits)
         except RouterError as exc:
             self._end(plan, request_input, customer, None, exc)
             raise
@@ -617,29 +724,93 @@ class Router:
         self._end(plan, request_input, customer, result, None)
         return result
 
-    async def _adrive(self, plan: RunPlan, request_input: Any, customer: str | None) -> RunResult:
+    async def _adrive(
+        self, plan: RunPlan, request_input: Any, customer: str | None, waits: StoreWaits | None
+    ) -> RunResult:
         import asyncio
 
-        while isinstance(action := plan.next_action(self._clock()), CallPath):
+        while True:
+            if waits is not None and waits.spent:  # a slow store is never charged to a path
+                plan.excuse(waits.take())
+            if not isinstance(action := plan.next_action(self._clock()), CallPath):
+                break
             if action.wait > 0:
-                if isinstance(self._sleep, RealSleep):
-                    await asyncio.sleep(action.wait)
-                else:
-                    self._sleep(action.wait)
-            reserved = self._prepare_call(plan, action, customer)
-            if reserved is None:
+                await self._asleep(action.wait)
+            prepared = self._prepare_call(plan, action, customer)
+            if prepared is None:
                 continue
+            reserved, slot_wait = prepared
+            started: float | None = None
             try:
+                if slot_wait > 0:  # the last path, rate-limited: wait for its next slot
+                    await self._asleep(slot_wait)
+                    if not self._after_wait(plan, action, customer, reserved):
+                        continue
+                started = self._clock()
                 called = await self._caller.acall(
-                    action.path, request_input, action.timeout, action.feedback
+                    action.path,
+                    request_input,
+                    action.timeout,
+                    action.feedback,
+                    done=self._releases.get(action.path.name),
                 )
-            finally:
-                self._limiter.release(action.path.name)
-            judged = await self._judge.ajudge(action, request_input, called)
+                judged = await self._judge.ajudge(action, request_input, called)
+            except asyncio.CancelledError:
+                self._cancelled(plan, action, customer, reserved, started)
+                raise
             self._settle(plan, action, request_input, called, judged, customer, reserved)
-        if isinstance(action, Escalate):
-            return await asyncio.to_thread(self._escalate, plan, action, request_input)
+        if isinstance(action, Escalate):  # on a worker of ours, not asyncio's default pool
+            escalated: RunResult = await self._caller.run_in_worker(
+                self._escalate, plan, action, request_input
+            )
+            return escalated
         return self._conclude(plan, action)
+
+    async def _asleep(self, seconds: float) -> None:
+        """Wait under arun without blocking the event loop: ``asyncio.sleep``, an async
+        ``sleep=`` awaited, a fake clock's sleep as it is, any other on a worker thread."""
+        import asyncio
+
+        sleep = self._sleep
+        if isinstance(sleep, RealSleep):
+            await asyncio.sleep(seconds)
+        elif never_blocks(sleep):
+            sleep(seconds)
+        elif inspect.iscoroutinefunction(sleep):
+            await sleep(seconds)
+        else:
+            await self._caller.run_in_worker(sleep, seconds)
+
+    def _cancelled(
+        self,
+        plan: RunPlan,
+        action: CallPath,
+        customer: str | None,
+        reserved: float,
+        started: float | None,
+    ) -> None:
+        """An arun cancelled between reserving a call and judging it: give the price back
+        and record the attempt (if the call started) as cancelled, unscored. Its in-flight
+        slot is given back when its worker ends (see PathCaller)."""
+        now = self._clock()
+        self._unreserve(customer, reserved, now)
+        if started is None:
+            return
+        self._record(
+            Outcome(
+                plan.request_id,
+                action.number,
+                self.task,
+                action.path.name,
+                None,
+                started,
+                error_class=ErrorClass.CANCELLED.value,
+                latency_ms=(now - started) * 1000.0,
+                propensity=plan.propensities.get(action.path.name),
+                customer=customer,
+                metadata={"error": "CancelledError"},
+            )
+        )
 
     def _plan(self, customer: str | None, deadline: float | None) -> RunPlan:
         now = self._clock()
@@ -723,18 +894,28 @@ class Router:
                 f"max_input_size={limit}; shorten or split it"
             )
 
-    def _prepare_call(self, plan: RunPlan, action: CallPath, customer: str | None) -> float | None:
-        """Count the attempt (loop guard), reserve its price, take a rate-limit slot.
+    def _prepare_call(
+        self, plan: RunPlan, action: CallPath, customer: str | None
+    ) -> tuple[float, float] | None:
+        """Count the attempt (loop guard), reserve its price, take a call slot.
 
-        Returns the cost reserved, or None when the path is skipped (or the run stops).
+        Returns the cost reserved and the seconds to wait for the slot (0.0: taken; after
+        a wait the loop takes it with :meth:`_after_wait`), or None when the path is
+        skipped (or the run stops). Decides only: the loops do the waiting.
         """
         guard = CURRENT_GUARD.get()
         if guard is not None:
             guard.count(f"path:{action.path.name}")
         reserved = 0.0 if self._budget is None else self._reserve(plan, action, customer)
-        if reserved is None or not self._take_slot(plan, action, customer, reserved):
+        if reserved is None:
             return None
-        return reserved
+        if not self._limiter.limited(action.path.name):
+            return reserved, 0.0
+        wait = self._slot_wait(plan, action)
+        if wait is None:
+            self._unreserve(customer, reserved, self._clock())
+            return None
+        return reserved, wait
 
     def _shadow(self, plan: RunPlan, request_input: Any, customer: str | None) -> None:
         """Start the shadow calls sampled for this request (in the background).
@@ -747,7 +928,7 @@ class Router:
             if self._rng.random() >= share:
                 continue
             path, now = self._by_name[name], self._clock()
-            if name in self._benched or self._gate.blocks(name, now):
+            if name in self._benched or name in self._caller.stuck or self._gate.blocks(name, now):
                 continue
             reserved = self._reserve_shadow(path, customer, now)
             if reserved is None:
@@ -775,10 +956,8 @@ class Router:
         reserved: float,
     ) -> None:
         action = CallPath(path, number, path.timeout)
-        try:
-            called = self._caller.call(path, request_input, path.timeout)
-        finally:
-            self._limiter.release(path.name)
+        done = self._releases.get(path.name)
+        called = self._caller.call(path, request_input, path.timeout, done=done)
         judged = self._judge.judge(action, request_input, called)
         self._record(
             judged.outcome(
@@ -817,6 +996,9 @@ class Router:
         names = self._names
         if self._benched:
             names = tuple(n for n in names if n not in self._benched)
+        stuck = self._caller.stuck  # too many of their calls hang: not offered for now
+        if stuck:
+            names = tuple(n for n in names if n not in stuck)
         admitted, trial = self._gate.admit(names, now)
         by_name = self._by_name
         hidden = bool(self._shadows) or self._rollouts.held_back_any()
@@ -867,35 +1049,34 @@ class Router:
         priced = [p for p in self._paths if p.price is not None]
         return min(priced, key=lambda p: p.price or 0.0).name if priced else None
 
-    def _take_slot(
-        self, plan: RunPlan, action: CallPath, customer: str | None, reserved: float
-    ) -> bool:
-        """Take a call slot of the path's rate limit and in-flight cap, or skip the path."""
-        name = action.path.name
-        if not self._limiter.limited(name):
-            return True
-        if not self._try_slot(plan, action):
-            self._unreserve(customer, reserved, self._clock())
-            return False
-        return True
-
     def _unreserve(self, customer: str | None, reserved: float, now: float) -> None:
         """Give back a price reserved for a call that was not made."""
         if reserved and self._budget is not None:
             self._budget.spend(customer, -reserved, 0, now)
 
-    def _try_slot(self, plan: RunPlan, action: CallPath) -> bool:
+    def _slot_wait(self, plan: RunPlan, action: CallPath) -> float | None:
+        """Take a slot of the path's rate limit and in-flight cap (0.0); or, for the last
+        path the run could try, the seconds until its rate limit allows one; else skip
+        the path (None)."""
         name = action.path.name
         now = self._clock()
         if self._limiter.acquire(name, now):
-            return True
+            return 0.0
         if plan.is_last(action.path):  # nothing else to try: wait for the rate limit
             wait = self._limiter.wait(name, now)
             if wait > 0 and plan.fits(now + wait):
-                self._sleep(wait)
-                if self._limiter.acquire(name, self._clock()):
-                    return True
+                return wait
         plan.skip(action.path)
+        return None
+
+    def _after_wait(
+        self, plan: RunPlan, action: CallPath, customer: str | None, reserved: float
+    ) -> bool:
+        """Take the slot waited for; if it is gone, skip the path and give its price back."""
+        if self._limiter.acquire(action.path.name, self._clock()):
+            return True
+        plan.skip(action.path)
+        self._unreserve(customer, reserved, self._clock())
         return False
 
     def _settle(  # noqa: PLR0917 - private, called from the two run loops only
@@ -915,6 +1096,8 @@ class Router:
         stop = called.error if isinstance(called.error, LoopDetected | ConfigError) else None
         path = action.path
         propensity = plan.propensities.get(path.name)
+        # With fallback_below, the best output so far is served if the run ends here.
+        served = None if self._rules.fail_below is None else plan.served_instead(judged.attempt)
         self._record(
             judged.outcome(
                 plan.request_id,
@@ -923,6 +1106,7 @@ class Router:
                 customer,
                 propensity=propensity,
                 tick=plan.tick,
+                served=served,
             )
         )
         self._account(plan, path, judged, customer, reserved)
@@ -1002,6 +1186,8 @@ class Router:
         return name
 
     def _bench(self, path: Path, error: BaseException | None) -> None:
+        from router._redact import error_text  # a provider's error text may hold keys
+
         now = self._clock()
         self._benched[path.name] = now + AUTH_COOLDOWN
         self._alert(
@@ -1009,7 +1195,8 @@ class Router:
                 "auth",
                 self.task,
                 path.name,
-                f"path {path.name!r} was refused ({type(error).__name__}: {error}); it is "
+                f"path {path.name!r} was refused ({type(error).__name__}: {error_text(error)}); "
+                "it is "
                 f"out of routing for {AUTH_COOLDOWN:g} s: check its credentials",
                 now,
             )
@@ -1033,6 +1220,7 @@ class Router:
 
     def _escalate(self, plan: RunPlan, action: Escalate, request_input: Any) -> RunResult:
         from router._escalation import escalate
+        from router._redact import error_text
 
         assert self._escalation is not None  # Escalate is only planned with a handler
         now = self._clock()
@@ -1047,7 +1235,7 @@ class Router:
                 self.task,
                 plan.request_id,
                 plan.attempts,
-                f"{action.reason}; escalation failed with {type(exc).__name__}: {exc}",
+                f"{action.reason}; escalation failed with {type(exc).__name__}: {error_text(exc)}",
             ) from exc
         self._record_escalation(plan, action, handled=True)
         return RunResult(
@@ -1095,20 +1283,26 @@ class Router:
     def _adopt(self, paths: Sequence[Path]) -> None:
         for path in paths:
             self._limiter.configure(path.name, path.rate_limit, path.max_in_flight)
+            if path.max_in_flight is not None:  # its slot is given back when a call ends
+                self._releases[path.name] = functools.partial(self._limiter.release, path.name)
         names = [p.name for p in paths]
         fading = getattr(self.policy, "fading_horizon", None)
         # the policy's horizon for the task's evidence, with as many paths as it has now
         horizon = None if fading is None else fading(len({*self._by_name, *names}))
-        if horizon is None:
-            self._store.ensure_paths(self.task, names)
-        else:
-            self._store.ensure_paths(self.task, names, horizon=horizon)
+        with self._waiting():
+            if horizon is None:
+                self._store.ensure_paths(self.task, names)
+            else:
+                self._store.ensure_paths(self.task, names, horizon=horizon)
 
     def _posteriors(self) -> dict[str, PathPosterior]:
         try:
             self._known = self._store.posteriors(self.task)
         except StoreError as exc:
-            logger.warning("routing from last known posteriors of %r: %s", self.task, exc)
+            self._read_log.failed(exc, self._clock())
+        else:
+            if self._read_log.failures:
+                self._read_log.succeeded(self._clock())
         return self._known
 
     def _reset(self, reset: Reset) -> None:
@@ -1136,4 +1330,17 @@ class Router:
             self._store.record(outcome)
         except StoreError as exc:
             self.unrecorded += 1
-            logger.warning("outcome of request %s not recorded: %s", outcome.request_id, exc)
+            self._record_log.failed(exc, self._clock())  # redacted: a value may be a name
+        else:
+            if self._record_log.failures:
+                self._record_log.succeeded(self._clock())
+
+
+def _check_budget(budget: Budget, paths: Sequence[Path], escalation: Escalation | None) -> None:
+    """Warn once of paths a cost budget cannot price; refuse "escalate" with no handler."""
+    warn_unpriced(budget, paths)
+    if budget.when_exceeded == "escalate" and escalation is None:
+        raise ConfigError(
+            "Budget(when_exceeded='escalate') needs an escalation handler: "
+            "Router(..., escalation=Escalation(handler))"
+        )

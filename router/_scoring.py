@@ -6,9 +6,11 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bandits import ConfigError, check_score
+from bandits import ConfigError, InvalidScoreError, check_score
+from router._budget import check_cost, check_tokens
 from router._calls import awaited
 from router._errors import ScoringError
+from router._names import shown
 
 _NOTHING: tuple[int, float | None] = (0, None)
 
@@ -40,7 +42,8 @@ class Scorer:
     ) -> None:
         if not callable(success_fn):
             raise ConfigError(
-                f"success_fn must be callable, got {type(success_fn).__name__} {success_fn!r}; "
+                f"success_fn must be callable, got {type(success_fn).__name__} "
+                f"{shown(success_fn)}; "
                 "e.g. success_fn=lambda output: output is not None"
             )
         self._fn = success_fn
@@ -76,6 +79,8 @@ class Scorer:
     def _call(self, request_input: Any, output: Any) -> Any:
         try:
             return self._fn(request_input, output) if self._wants_input else self._fn(output)
+        except InvalidScoreError:
+            raise  # e.g. a MeteredScore with a NaN cost: the score itself is the bug
         except Exception as exc:
             raise _scoring_error(exc) from exc
 
@@ -84,18 +89,21 @@ _PLAIN = (bool, int, float)  # what success_fn usually returns: not awaitable, n
 
 
 def _measured(raw: Any) -> tuple[float, tuple[int, float | None]]:
-    spent = (
-        (getattr(raw, "tokens", 0), getattr(raw, "cost", None))
-        if isinstance(raw, float)
-        else _NOTHING
-    )
-    return check_score(raw), spent
+    score = check_score(raw)
+    if not isinstance(raw, float) or raw.__class__ is float:
+        return score, _NOTHING
+    # A MeteredScore (or a float subclass that says what scoring cost): checked here
+    # too, since its attributes can be set after it was made.
+    tokens = check_tokens("the score's tokens", getattr(raw, "tokens", 0)) or 0
+    return score, (tokens, check_cost("the score's cost", getattr(raw, "cost", None)))
 
 
 def _scoring_error(exc: Exception) -> ScoringError:
+    from router._redact import error_text  # its text may quote the output it judged
+
     return ScoringError(
-        f"success_fn raised {type(exc).__name__}: {exc}; make it return False for "
-        "outputs it cannot judge"
+        f"success_fn raised {type(exc).__name__}: {error_text(exc)}; make it return False "
+        "for outputs it cannot judge"
     )
 
 

@@ -8,9 +8,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from router._workers import WorkerPool
+
 logger = logging.getLogger("outcome_router")
 
 SHADOW_WORKERS = 2
+CLOSE_WAIT = 5.0
+"""Seconds ``close()`` waits for shadow calls already running (one that hangs is left
+behind on its daemon thread: it cannot keep the process from exiting)."""
 
 
 class ShadowRunner:
@@ -26,16 +31,14 @@ class ShadowRunner:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool: WorkerPool | None = None
         self._pending: set[concurrent.futures.Future[None]] = set()
 
     def submit(self, fn: Callable[..., None], *args: Any) -> None:
         """Run ``fn(*args)`` in the background."""
         with self._lock:
             if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(
-                    SHADOW_WORKERS, thread_name_prefix="outcome-router-shadow"
-                )
+                self._pool = WorkerPool(SHADOW_WORKERS, "outcome-router-shadow")
             future = self._pool.submit(_logged, fn, *args)
             self._pending.add(future)
         future.add_done_callback(self._discard)
@@ -47,11 +50,13 @@ class ShadowRunner:
         concurrent.futures.wait(pending, timeout=timeout)
 
     def close(self) -> None:
-        """Let running shadow calls finish; drop the ones not started."""
+        """Drop the shadow calls not started; wait up to :data:`CLOSE_WAIT` seconds for
+        the running ones to finish."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.close()
+            self.wait(CLOSE_WAIT)
 
     def _discard(self, future: concurrent.futures.Future[None]) -> None:
         with self._lock:

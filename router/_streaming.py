@@ -35,7 +35,6 @@ from router._errors import StreamInterrupted
 from router._flow import CallPath, Escalate, GiveUp, Serve
 from router._guard import CURRENT_GUARD
 from router._result import Attempt, RunResult
-from router._settings import RealSleep
 
 if TYPE_CHECKING:
     from router._router import Router
@@ -135,9 +134,34 @@ class _StreamRun:
     def now(self) -> float:
         return self.router._clock()
 
-    def admit(self, action: CallPath) -> float | None:
-        """The price reserved for calling ``action.path`` (None: it is skipped)."""
+    def admit(self, action: CallPath) -> tuple[float, float] | None:
+        """The price reserved for calling ``action.path`` and the seconds to wait for its
+        call slot (None: it is skipped); after a wait, :meth:`after_wait` takes the slot."""
         return self.router._prepare_call(self.plan, action, self.customer)
+
+    def take(self, action: CallPath) -> float | None:
+        """:meth:`admit`, waiting for the call slot when the path must (sync loop)."""
+        admitted = self.admit(action)
+        if admitted is None:
+            return None
+        reserved, slot_wait = admitted
+        if slot_wait > 0:  # the last path, rate-limited: wait for its next slot
+            self.router._sleep(slot_wait)
+            if not self.router._after_wait(self.plan, action, self.customer, reserved):
+                return None
+        return reserved
+
+    async def atake(self, action: CallPath) -> float | None:
+        """:meth:`admit`, awaiting the call slot when the path must (async loop)."""
+        admitted = self.admit(action)
+        if admitted is None:
+            return None
+        reserved, slot_wait = admitted
+        if slot_wait > 0:
+            await self.router._asleep(slot_wait)
+            if not self.router._after_wait(self.plan, action, self.customer, reserved):
+                return None
+        return reserved
 
     def release(self, action: CallPath) -> None:
         self.router._limiter.release(action.path.name)
@@ -301,7 +325,7 @@ class Stream(_View):
             while isinstance(action := run.plan.next_action(run.now()), CallPath):
                 if action.wait > 0:
                     router._sleep(action.wait)
-                reserved = run.admit(action)
+                reserved = run.take(action)
                 if reserved is None:
                     continue
                 try:
@@ -336,13 +360,8 @@ class Stream(_View):
 
 
 async def _wait(router: Router, seconds: float) -> None:
-    """Wait before a retry: on the loop for real time, else the router's own sleep."""
-    import asyncio
-
-    if isinstance(router._sleep, RealSleep):
-        await asyncio.sleep(seconds)
-    else:
-        router._sleep(seconds)
+    """Wait before a retry or for a call slot, without blocking the event loop."""
+    await router._asleep(seconds)
 
 
 class AsyncStream(_View):
@@ -418,7 +437,7 @@ class AsyncStream(_View):
             while isinstance(action := run.plan.next_action(run.now()), CallPath):
                 if action.wait > 0:
                     await _wait(router, action.wait)
-                reserved = run.admit(action)
+                reserved = await run.atake(action)
                 if reserved is None:
                     continue
                 try:

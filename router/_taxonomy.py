@@ -8,6 +8,7 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from bandits import ConfigError
+from router._names import shown
 
 
 class ErrorClass(StrEnum):
@@ -21,6 +22,8 @@ class ErrorClass(StrEnum):
     * ``auth``: 401, 403: never retried; the path is marked unhealthy and an alert fires.
     * ``invalid_output``: the path answered, but its output failed validation.
     * ``error``: anything else: not retried; the next path is tried.
+    * ``cancelled``: the caller cancelled its ``arun`` during the call (recorded
+      unscored; the path is not blamed).
     """
 
     TRANSIENT = "transient"
@@ -30,6 +33,7 @@ class ErrorClass(StrEnum):
     AUTH = "auth"
     INVALID_OUTPUT = "invalid_output"
     OTHER = "error"
+    CANCELLED = "cancelled"
 
 
 RETRYABLE = frozenset({ErrorClass.TRANSIENT, ErrorClass.TIMEOUT, ErrorClass.RATE_LIMITED})
@@ -109,7 +113,7 @@ class Classifier:
     def __init__(self, *rules: Classify) -> None:
         for rule in rules:
             if not callable(rule):
-                raise ConfigError(f"a classification rule must be callable, got {rule!r}")
+                raise ConfigError(f"a classification rule must be callable, got {shown(rule)}")
         self._rules: list[Classify] = list(rules)
 
     def register(self, kind: type[BaseException], error_class: ErrorClass | str) -> Classifier:

@@ -6,6 +6,7 @@ import re
 from typing import Any, TypeVar
 
 from bandits import RouterError
+from router._names import shown
 
 T = TypeVar("T")
 
@@ -52,7 +53,7 @@ def validate_output(model: type[T], output: Any) -> T:
     if isinstance(output, model):
         return output
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise TypeError(f"output model must be a pydantic BaseModel class, got {model!r}")
+        raise TypeError(f"output model must be a pydantic BaseModel class, got {shown(model)}")
     try:
         if isinstance(output, str | bytes):
             text = output.decode() if isinstance(output, bytes) else output

@@ -14,6 +14,7 @@ from bandits._lazy import lazy_attributes
 from storage._controls import MODES, PathState, Spend
 from storage._errors import (
     CorruptStoreError,
+    InvalidRecordError,
     SchemaTooNewError,
     StoreError,
     StoreUnavailableError,
@@ -22,7 +23,8 @@ from storage._errors import (
 from storage._memory import MemoryStore
 from storage._open import default_store_url, open_store
 from storage._protocol import Store
-from storage._records import DailyAggregate, Outcome, PathPosterior, Report
+from storage._records import SERVED_ATTEMPT, DailyAggregate, Outcome, PathPosterior, Report
+from storage._waits import StoreWaits, store_waits
 
 # The library's one logger (router and storage log to it): a NullHandler, as libraries
 # do, so that its warnings reach only the handlers the application configures, and never
@@ -58,9 +60,11 @@ _LAZY = {
 
 __all__ = [
     "MODES",
+    "SERVED_ATTEMPT",
     "BatchingStore",
     "CorruptStoreError",
     "DailyAggregate",
+    "InvalidRecordError",
     "MemoryStore",
     "Outcome",
     "PathPosterior",
@@ -72,6 +76,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailableError",
+    "StoreWaits",
     "UnknownRequestError",
     "daily_spend",
     "default_store_url",
@@ -81,6 +86,7 @@ __all__ = [
     "path_stats",
     "posterior_history",
     "store_tasks",
+    "store_waits",
 ]
 
 

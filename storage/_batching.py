@@ -10,9 +10,11 @@ from typing import Any
 
 from bandits import ConfigError
 from bandits._fading import DEFAULT_HORIZON
+from storage._checks import check_outcome, check_outcomes
 from storage._pending import with_outcomes
 from storage._protocol import Store
 from storage._records import Outcome, PathPosterior, Report
+from storage._set_aside import SetAside, write_batch
 
 
 class BatchingStore:
@@ -36,7 +38,10 @@ class BatchingStore:
     ``record()`` returns True when it queued the outcome and False for one already
     queued; one already *stored* is skipped at the flush (idempotent by (request_id,
     attempt)), so it is never counted twice. ``record_many()`` writes the queue and the
-    batch at once. If a flush fails, the error propagates and the outcomes stay queued;
+    batch at once. An outcome no store can hold raises :class:`storage.InvalidRecordError`
+    when it is recorded (it is not queued); one the store refuses at the flush is set
+    aside (counted in :attr:`rejected`) and the rest are written. If a flush fails
+    otherwise, the error propagates and the outcomes stay queued;
     wrap the inner store in :class:`storage.ResilientStore` to keep working through
     outages: ``BatchingStore(ResilientStore(open_store(url)))``. Other attributes of
     ``inner`` are passed through. Safe to share between threads.
@@ -79,6 +84,7 @@ class BatchingStore:
         self._pending_keys: set[tuple[str, int]] = set()
         self._oldest_at = 0.0  # when the oldest queued outcome was queued
         self._cache: dict[str, tuple[float, dict[str, PathPosterior]]] = {}
+        self._aside = SetAside()
 
     @property
     def url(self) -> str:
@@ -94,6 +100,16 @@ class BatchingStore:
     def pending(self) -> int:
         """Outcomes queued and not yet written (what a crash now would lose)."""
         return len(self._pending)
+
+    @property
+    def rejected(self) -> int:
+        """Queued outcomes the store refused at a flush (set aside, not written)."""
+        return self._aside.count
+
+    @property
+    def set_aside(self) -> list[Outcome]:
+        """The last outcomes (up to 1,000) the store refused at a flush, oldest first."""
+        return self._aside.outcomes
 
     def ensure_paths(
         self,
@@ -125,7 +141,12 @@ class BatchingStore:
         return with_outcomes(rows, queued) if queued else rows
 
     def record(self, outcome: Outcome) -> bool:
-        """Queue the outcome (writing the queue if it is due); False if already queued."""
+        """Queue the outcome (writing the queue if it is due); False if already queued.
+
+        Raises:
+            InvalidRecordError: no store can hold the outcome (it is not queued).
+        """
+        outcome = check_outcome(outcome)
         key = (outcome.request_id, outcome.attempt)
         with self._lock:
             if key in self._pending_keys:
@@ -139,7 +160,7 @@ class BatchingStore:
 
     def record_many(self, outcomes: Iterable[Outcome]) -> int:
         """Write the queue and ``outcomes`` in one batch now; count the newly stored ones."""
-        batch = list(outcomes)
+        batch = check_outcomes(list(outcomes))
         with self._lock:
             if batch and not self._pending:
                 self._oldest_at = self._clock()
@@ -187,7 +208,7 @@ class BatchingStore:
                 batch = list(self._pending)
             if not batch:
                 return 0
-            stored = self._inner.record_many(batch)  # on error the batch stays queued
+            stored = write_batch(self._inner, batch, self._aside)  # on error: stays queued
             with self._lock:
                 del self._pending[: len(batch)]
                 self._pending_keys.difference_update((o.request_id, o.attempt) for o in batch)

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 
 from bandits import ConfigError
+from storage._checks import check_spend, check_text
 
 MODES = ("auto", "disabled", "forced")
 """``auto``: the policy decides; ``disabled``: never routed to; ``forced``: always first."""
@@ -87,6 +88,8 @@ class MemoryControls:
     def set_path_mode(self, task: str, path: str, mode: str, at: float) -> None:
         """Set a path's operator mode; forcing a path un-forces the task's others."""
         check_mode(mode)
+        check_text("task", task)
+        check_text("path", path)
         with self._lock:
             if mode == "forced":
                 for state in list(self._by_task.get(task, {}).values()):
@@ -96,6 +99,7 @@ class MemoryControls:
 
     def count_failure(self, task: str, path: str, at: float, threshold: int) -> PathState:
         """One more consecutive failure; the breaker opens (again) at ``threshold``."""
+        check_text("path", path)
         with self._lock:
             state = self._get(task, path)
             failures = state.failures + 1
@@ -140,6 +144,7 @@ class MemoryControls:
         Returns the new totals, or None (and adds nothing) when a limit is already
         reached: concurrent reservations overshoot a limit by at most one of them.
         """
+        check_spend(scope, tokens, cost)
         with self._lock:
             old = self._spend.get((scope, day), Spend())
             if under(old, limits):

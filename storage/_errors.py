@@ -4,6 +4,8 @@ StoreError                        the store could not do what was asked
 ├── StoreUnavailableError         cannot reach or open the store
 ├── CorruptStoreError             the file or database is not a usable store
 ├── SchemaTooNewError             a newer outcome-router migrated the store
+├── InvalidRecordError (ValueError) a value no store can hold (NaN, NUL, a lone
+│                                 surrogate, a name too long, metadata not JSON)
 └── UnknownRequestError (KeyError) report() for an id the store does not hold,
                                   or for a request no path served
 """
@@ -27,6 +29,13 @@ class CorruptStoreError(StoreError):
 
 class SchemaTooNewError(StoreError):
     """The store's schema revision is newer than this outcome-router knows; upgrade it."""
+
+
+class InvalidRecordError(StoreError, ValueError):
+    """A value the store cannot hold: NaN or an infinity in a number, a negative cost,
+    tokens that are not whole, a NUL character or a lone surrogate in a text, a name
+    longer than its column, metadata that is not JSON. Nothing was written, and the
+    store is as reachable as before (this is not an outage)."""
 
 
 class UnknownRequestError(StoreError, KeyError):

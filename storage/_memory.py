@@ -9,11 +9,18 @@ from dataclasses import replace
 
 from bandits import ConfigError
 from bandits._fading import DEFAULT_HORIZON, add_in_epoch, check_horizon, weight
+from storage._checks import (
+    check_outcome,
+    check_outcomes,
+    check_request_id,
+    check_text,
+    known_good,
+)
 from storage._controls import MemoryControls
 from storage._daily import DailyTotals, day_of, fold
 from storage._errors import UnknownRequestError, check_served
 from storage._evidence import FadedAdd
-from storage._records import DailyAggregate, Outcome, PathPosterior, Report
+from storage._records import DailyAggregate, Outcome, PathPosterior, Report, served_attempt
 
 
 class _Row:
@@ -155,6 +162,9 @@ class MemoryStore(MemoryControls):
         """Create a posterior at ``prior`` fading with ``horizon`` for each path not seen
         before (paths already known keep theirs)."""
         horizon = check_horizon(horizon)
+        check_text("task", task)
+        for path in paths:
+            check_text("path", path)
         with self._lock:
             rows = self._tasks.setdefault(task, {})
             for path in paths:
@@ -163,12 +173,15 @@ class MemoryStore(MemoryControls):
 
     def posteriors(self, task: str) -> dict[str, PathPosterior]:
         """Snapshot of every path's posterior for ``task``."""
+        if not known_good(task):
+            check_text("task", task)
         with self._lock:
             rows = self._tasks.get(task, {})
             return {path: row.snapshot(path) for path, row in rows.items()}
 
     def record(self, outcome: Outcome) -> bool:
         """Keep the outcome and add its score to the posterior; False if already kept."""
+        outcome = check_outcome(outcome)
         with self._lock:
             return self._record(outcome)
 
@@ -181,7 +194,7 @@ class MemoryStore(MemoryControls):
             >>> store.record_many(batch), store.posteriors("t")["a"].n
             (2, 2)
         """
-        batch = sorted(outcomes, key=lambda o: (o.request_id, o.attempt))
+        batch = sorted(check_outcomes(list(outcomes)), key=lambda o: (o.request_id, o.attempt))
         with self._lock:
             return sum(self._record(outcome) for outcome in batch)
 
@@ -197,6 +210,8 @@ class MemoryStore(MemoryControls):
     ) -> bool:
         """Restart the path's recent evidence at the last ``keep_count`` scores, which
         count as fresh (made at ``tick``) in the faded sums."""
+        check_text("task", task)
+        check_text("path", path)
         with self._lock:
             row = self._tasks.get(task, {}).get(path)
             if row is None or row.resets != seen_resets:
@@ -216,9 +231,14 @@ class MemoryStore(MemoryControls):
 
     def report(self, task: str, request_id: str, score: float, at: float) -> Report:
         """Set the score of the request's last attempt; the posterior moves by the difference."""
+        check_text("task", task)
+        check_request_id(task, request_id)
         with self._lock:
             attempt = self._last_attempt.get(request_id)
             stored = self._outcomes.get((request_id, attempt)) if attempt else None
+            served = None if stored is None else served_attempt(stored)
+            if served is not None:  # an earlier attempt's output was served
+                stored = self._outcomes.get((request_id, served))
             if stored is None or stored.task != task:
                 raise UnknownRequestError(
                     f"no outcome of task {task!r} has request id {request_id!r}; report ids "
@@ -241,6 +261,7 @@ class MemoryStore(MemoryControls):
 
     def outcomes(self, task: str) -> list[Outcome]:
         """Kept outcomes of ``task``, oldest first."""
+        check_text("task", task)
         with self._lock:
             return [o for o in self._outcomes.values() if o.task == task]
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from bandits import ConfigError
 from storage._errors import CorruptStoreError, SchemaTooNewError
 from storage._sqlite import READ_ONLY
 
@@ -41,6 +42,8 @@ _PG_LOCK_KEY = int.from_bytes(b"outc-rtr", "big")  # one advisory lock id, per d
 _PROCESS_LOCK = threading.Lock()
 
 # Columns that tell unversioned stores apart (metadata.create_all of each revision).
+LEGACY_TABLES = frozenset({"posteriors", "outcomes"})
+"""Tables of an unversioned store (one made before migrations existed)."""
 _REVISION_1 = {
     "posteriors": {"task", "path", "alpha", "beta", "n", "prior_alpha", "prior_beta"},
     "outcomes": {"id", "request_id", "attempt", "task", "path", "score", "created_at"},
@@ -51,7 +54,7 @@ _REVISION_2 = {
 }
 
 
-def ensure_schema(engine: sa.Engine, url: str) -> str | None:
+def ensure_schema(engine: sa.Engine, url: str, *, read_only: bool = False) -> str | None:
     """Bring the store at ``engine`` to :data:`HEAD`, migrating only when it is behind.
 
     Returns the revision the store had (``None`` for a new store).
@@ -59,6 +62,8 @@ def ensure_schema(engine: sa.Engine, url: str) -> str | None:
     Raises:
         SchemaTooNewError: a newer outcome-router migrated the store (left unchanged).
         CorruptStoreError: the database holds tables of the same names that are not ours.
+        ConfigError: ``read_only`` and the store is not at :data:`HEAD` (it cannot be
+            migrated).
 
     Example:
         >>> engine = sa.create_engine("sqlite://")
@@ -74,6 +79,13 @@ def ensure_schema(engine: sa.Engine, url: str) -> str | None:
         return HEAD
     if found is not None:
         _check_known(found, url)
+    if read_only:
+        at = ", ".join(sorted(found)) if found else "none (an empty or pre-migration store)"
+        raise ConfigError(
+            f"store {url} is opened read-only (?mode=ro) but its schema revision is {at}, "
+            f"not {HEAD}: run `outcome-router db upgrade` on it first, or open it without "
+            "?mode=ro"
+        )
     return upgrade(engine, url)
 
 

@@ -22,6 +22,10 @@ URL_FORMS = "memory://, sqlite:///path.db, postgresql+psycopg://user@host/db, or
 _SQL_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"})
 _SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
 _SCHEME_PREFIX = re.compile(r"([A-Za-z][A-Za-z0-9]*)(\+[A-Za-z0-9_]*)?:(.*)", re.DOTALL)
+# postgres:// is the common DATABASE_URL spelling (Heroku, Render, Fly...).
+_POSTGRES_ALIAS = re.compile(r"(?i)postgres(?:ql)?(?:\+psycopg)?://")
+# The password of a URL, with or without its //: scheme://user:PASSWORD@host.
+_PASSWORD = re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*:(?://)?[^:/@\s'\"]*:)[^\s'\"]*@")
 
 
 def default_store_url() -> str:
@@ -34,20 +38,31 @@ def default_store_url() -> str:
     return resolve_url(os.environ.get(ENV_VAR) or DEFAULT_FILE)
 
 
-def open_store(url: str | None = None, *, engine_options: Mapping[str, Any] | None = None) -> Store:
+def open_store(
+    url: str | os.PathLike[str] | None = None,
+    *,
+    engine_options: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+) -> Store:
     """Open (creating if needed) the store at ``url``.
 
     Args:
-        url: ``memory://``; ``sqlite:///path.db`` or ``sqlite:///:memory:``;
-            ``postgresql+psycopg://user@host/db``; or a plain file path (SQLite).
-            ``None`` means :func:`default_store_url`.
+        url: ``memory://``; ``sqlite:///path.db`` (``?mode=ro`` to only read it) or
+            ``sqlite:///:memory:``; ``postgresql+psycopg://user@host/db`` (or
+            ``postgres://...``, the usual ``DATABASE_URL`` spelling); or a plain file
+            path (SQLite), as a string or a ``pathlib.Path``. ``None`` means
+            :func:`default_store_url`.
+        timeout: SQL stores only: seconds a call may wait for the database (a lock, a
+            connection, an answer) before ``StoreUnavailableError``; default 30 (a
+            caller may bound it further, see :func:`storage.store_waits`).
         engine_options: PostgreSQL only: passed to ``sqlalchemy.create_engine``, e.g.
             ``{"pool_size": 20}``, or ``{"connect_args": {"prepare_threshold": None}}``
             behind PgBouncer in transaction mode (no server-side prepared statements).
 
     Raises:
-        ConfigError: unsupported scheme or driver, a URL missing its ``//``, or psycopg
-            missing for PostgreSQL.
+        ConfigError: unsupported scheme or driver, a URL missing its ``//``,
+            ``sqlite://`` without a file, or psycopg missing for PostgreSQL. No error
+            message shows a URL's password.
         StoreUnavailableError: the database cannot be reached.
         CorruptStoreError: the file or database is not an outcome-router store.
         SchemaTooNewError: a newer outcome-router migrated the store.
@@ -65,10 +80,15 @@ def open_store(url: str | None = None, *, engine_options: Mapping[str, Any] | No
         if engine_options:
             raise ConfigError("engine_options apply to PostgreSQL stores, not memory://")
         return MemoryStore()
-    return open_sql_store(resolved, engine_options=engine_options)
+    return open_sql_store(resolved, engine_options=engine_options, timeout=timeout)
 
 
-def open_sql_store(url: str, *, engine_options: Mapping[str, Any] | None = None) -> SQLStore:
+def open_sql_store(
+    url: str,
+    *,
+    engine_options: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+) -> SQLStore:
     """Open the SQLite or PostgreSQL store at a resolved ``url`` (see :func:`resolve_url`).
 
     Example:
@@ -78,7 +98,7 @@ def open_sql_store(url: str, *, engine_options: Mapping[str, Any] | None = None)
     driver = url.split(":", 1)[0].lower()
     scheme = driver.split("+", 1)[0]
     if scheme not in ("sqlite", "postgresql"):
-        raise ConfigError(f"unsupported store URL {url!r}; use {URL_FORMS}")
+        raise ConfigError(f"unsupported store URL {hide_password(url)!r}; use {URL_FORMS}")
     if driver not in _SQL_DRIVERS:
         raise ConfigError(
             f"store URLs of the form {driver}:// are not supported: outcome-router runs "
@@ -88,31 +108,57 @@ def open_sql_store(url: str, *, engine_options: Mapping[str, Any] | None = None)
         _require_psycopg()
     from storage._sql import SQLStore
 
-    return SQLStore(url, engine_options=engine_options)
+    if timeout is None:
+        return SQLStore(url, engine_options=engine_options)
+    return SQLStore(url, engine_options=engine_options, timeout=timeout)
 
 
-def resolve_url(value: str) -> str:
-    """The store URL ``value`` means: URLs as they are, ``memory:`` spelled out, paths as SQLite.
+def resolve_url(value: str | os.PathLike[str]) -> str:
+    """The store URL ``value`` means: URLs as they are (``postgres://`` as
+    ``postgresql+psycopg://``), ``memory:`` spelled out, paths as SQLite files.
 
     Raises:
-        ConfigError: ``value`` is empty, or a URL missing its ``//`` (``sqlite:routes.db``).
+        ConfigError: ``value`` is empty, a URL missing its ``//`` (``sqlite:routes.db``),
+            or ``sqlite://`` / ``sqlite:///`` with no file (a database that would vanish
+            with the process: ask for ``sqlite:///:memory:`` if that is what you want).
 
     Example:
         >>> resolve_url("memory:"), resolve_url("sqlite:///:memory:")
         ('memory://', 'sqlite:///:memory:')
+        >>> resolve_url("postgres://router@db/prod")
+        'postgresql+psycopg://router@db/prod'
     """
+    if isinstance(value, os.PathLike):
+        return sqlite_file_url(value)
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"a store URL must be a non-empty string, got {value!r}")
+        raise ConfigError(
+            f"a store URL must be a non-empty string or a path, got {hide_password(repr(value))}"
+        )
     value = value.strip()
     if value.rstrip("/") == "memory:":
         return "memory://"
     if "://" in value:
+        if _POSTGRES_ALIAS.match(value):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        _refuse_sqlite_without_file(value)
         return value
     _refuse_scheme_without_slashes(value)
     return sqlite_file_url(value)
 
 
-def open_existing_store(url: str | None) -> Store:
+def hide_password(text: str) -> str:
+    """``text`` with the password of every URL in it masked (``user:***@host``).
+
+    Example:
+        >>> hide_password("could not open 'postgres://router:s3cret@db/prod'")
+        "could not open 'postgres://router:***@db/prod'"
+        >>> hide_password("postgresql:router:s3cret@db")
+        'postgresql:router:***@db'
+    """
+    return _PASSWORD.sub(r"\g<keep>***@", text)
+
+
+def open_existing_store(url: str | os.PathLike[str] | None) -> Store:
     """Open a store for a command that reads or changes it: a missing SQLite file is an
     error, not a new empty store.
 
@@ -136,6 +182,19 @@ def open_existing_store(url: str | None) -> Store:
     return open_store(resolved)
 
 
+def _refuse_sqlite_without_file(value: str) -> None:
+    """Raise for ``sqlite://`` and ``sqlite:///``: SQLite's throwaway in-memory database."""
+    scheme, rest = value.split("://", 1)
+    if scheme.lower() not in ("sqlite", "sqlite+pysqlite"):
+        return
+    if rest.split("?", 1)[0] in ("", "/"):
+        raise ConfigError(
+            f"store URL {value!r} names no file: SQLite would keep the store in memory and "
+            "lose it when the process ends. Give a file, sqlite:///path/to/routes.db, or "
+            "ask for a throwaway store explicitly with sqlite:///:memory: (or memory://)"
+        )
+
+
 def _refuse_scheme_without_slashes(value: str) -> None:
     """Raise for ``sqlite:routes.db`` and the like: a URL missing its ``//``, not a file name."""
     match = _SCHEME_PREFIX.fullmatch(value)
@@ -149,8 +208,8 @@ def _refuse_scheme_without_slashes(value: str) -> None:
     else:
         meant = f"postgresql+psycopg://{rest.lstrip('/') or 'user@host/db'}"
     raise ConfigError(
-        f"store URL {value!r} lacks the '//' after '{match.group(1)}:'; did you mean "
-        f"{meant!r}? Use {URL_FORMS}"
+        f"store URL {hide_password(value)!r} lacks the '//' after '{match.group(1)}:'; did you "
+        f"mean {hide_password(meant)!r}? Use {URL_FORMS}"
     )
 
 

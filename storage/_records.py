@@ -52,6 +52,31 @@ class Outcome:
         return self.score is not None
 
 
+SERVED_ATTEMPT = "served_attempt"
+"""Metadata key of a run's last outcome row when an earlier attempt's output was served
+(``fallback_below`` found no output good enough and served the best): a report scores
+that attempt, not the last one."""
+
+
+def served_attempt(last: Outcome) -> int | None:
+    """The attempt a report of ``last``'s request must score, when it is not ``last``.
+
+    Example:
+        >>> row = Outcome("r1", 2, "t", "b", 0.2, created_at=0.0, metadata={SERVED_ATTEMPT: 1})
+        >>> served_attempt(row), served_attempt(Outcome("r1", 1, "t", "a", 1.0, created_at=0.0))
+        (1, None)
+    """
+    return served_attempt_of(last.metadata)
+
+
+def served_attempt_of(metadata: Mapping[str, Any] | None) -> int | None:
+    """:func:`served_attempt` from a row's metadata (None: the last attempt was served)."""
+    if not metadata:
+        return None
+    number = metadata.get(SERVED_ATTEMPT)
+    return number if isinstance(number, int) and not isinstance(number, bool) else None
+
+
 @dataclass(frozen=True, slots=True)
 class PathPosterior:
     """A path's stored posterior: Beta(alpha, beta) including its prior, and n scored attempts.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import threading
@@ -14,15 +15,17 @@ from typing import Any, TypeVar
 
 from bandits import ConfigError
 from bandits._fading import DEFAULT_HORIZON
+from storage._checks import check_outcome, check_outcomes, check_request_id
+from storage._controls import PathState, Spend
 from storage._errors import (
     StoreError,
     StoreUnavailableError,
-    UnknownRequestError,
     check_served,
 )
 from storage._pending import with_outcomes, with_paths
 from storage._protocol import Store
-from storage._records import Outcome, PathPosterior, Report
+from storage._records import Outcome, PathPosterior, Report, served_attempt
+from storage._set_aside import SetAside, write_batch
 
 logger = logging.getLogger("outcome_router")
 
@@ -33,28 +36,37 @@ _PathsCall = tuple[str, tuple[str, ...], tuple[float, float], float]
 class ResilientStore:
     """A :class:`storage.Store` that keeps working while the store behind it is unreachable.
 
-    While ``inner`` raises :class:`storage.StoreError` (server down, port closed, network
-    cut), ``posteriors()`` returns the last posteriors read plus this process's outcomes
-    stored or queued since, and ``record()`` / ``record_many()`` queue outcomes in memory
-    and return as if stored, so routing never fails because of the store. (The local
-    view is approximate: a read racing a write in another thread may count that outcome
-    twice until the store is back; the store itself never counts it twice.) The store is
+    While ``inner`` raises :class:`storage.StoreUnavailableError` (server down, port
+    closed, network cut, a call that did not answer in time), ``posteriors()`` returns
+    the last posteriors read plus this process's outcomes stored or queued since, and
+    ``record()`` / ``record_many()`` queue outcomes in memory and return as if stored,
+    so routing never fails because of the store. (The local view is approximate: a
+    read racing a write in another thread may count that outcome twice until the store
+    is back; the store itself never counts it twice.) The store is
     tried again at most every ``retry_interval`` seconds (so a dead server does not cost
     a connection attempt per request); on the first call that reaches it, or an explicit
-    :meth:`flush`, the queue is written with one ``record_many``. Outcomes are idempotent
-    by (request_id, attempt), so a flush that is retried after a failure that happened
-    past the commit counts nothing twice.
+    :meth:`flush`, the queue is written with ``record_many``, in batches of
+    ``flush_batch``. Outcomes are idempotent by (request_id, attempt), so a flush that is
+    retried after a failure that happened past the commit counts nothing twice.
+
+    Only an unreachable store is an outage. A row the store refuses is not: ``record()``
+    of an outcome no store can hold (NaN, a NUL in a text...) raises
+    :class:`storage.InvalidRecordError` at once, and an outcome already queued that the
+    store refuses when the queue is written is set aside (counted in :attr:`rejected`,
+    the last ones kept in :attr:`set_aside`) while the rest are written. Other store
+    errors (a corrupt file) are raised as they are, without entering degraded mode.
 
     At most ``max_pending`` outcomes are queued: past that the oldest are dropped,
     counted in :attr:`dropped` and logged as warnings on the ``outcome_router`` logger.
     Queued outcomes live in this process only: they are lost if it exits before the
     store comes back (:meth:`close` tries a last flush and logs what it could not write).
 
-    ``report()``, ``reset()`` and ``outcomes()`` still raise
-    :class:`storage.StoreUnavailableError` while the store is down (a report of an
-    outcome still queued is applied to the queue instead). Every other attribute of
-    ``inner`` (``prune``, ``daily_aggregates``, ...) is passed through as it is.
-    Safe to share between threads.
+    ``report()``, ``reset()``, ``outcomes()`` and the path controls and spending
+    (``path_states()``, ``reserve_spend()``...) raise :class:`storage.StoreUnavailableError`
+    while the store is down, at once, without calling it (a report of an outcome still
+    queued is applied to the queue instead). Every other attribute of ``inner``
+    (``prune``, ``daily_aggregates``, ...) is passed through as it is. Safe to share
+    between threads.
 
     Example:
         >>> from storage import MemoryStore
@@ -63,6 +75,8 @@ class ResilientStore:
         True
         >>> store.posteriors("t")["a"].alpha, store.pending, store.dropped, store.degraded
         (2.0, 0, 0, False)
+        >>> store.rejected  # outcomes the store refused when the queue was written
+        0
     """
 
     def __init__(
@@ -71,6 +85,7 @@ class ResilientStore:
         *,
         max_pending: int = 10_000,
         retry_interval: float = 1.0,
+        flush_batch: int = 500,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
@@ -79,7 +94,10 @@ class ResilientStore:
             raise ConfigError(f"retry_interval must be a number of seconds, got {retry_interval!r}")
         if retry_interval < 0:
             raise ConfigError(f"retry_interval must be >= 0 seconds, got {retry_interval!r}")
+        if isinstance(flush_batch, bool) or not isinstance(flush_batch, int) or flush_batch < 1:
+            raise ConfigError(f"flush_batch must be an int >= 1, got {flush_batch!r}")
         self._inner = inner
+        self._flush_batch = flush_batch
         self._max_pending = max_pending
         self._retry_interval = float(retry_interval)
         self._clock = clock
@@ -90,8 +108,11 @@ class ResilientStore:
         self._taken = 0  # outcomes ever taken off the left of _pending (stored or dropped)
         self._paths: list[_PathsCall] = []  # ensure_paths calls to replay
         self._known: dict[str, dict[str, PathPosterior]] = {}
+        self._stored = 0  # outcomes stored through this wrapper so far
+        self._recent: deque[tuple[int, Outcome]] = deque(maxlen=10_000)  # the last ones
         self._down_since: float | None = None
         self._retry_at = 0.0
+        self._aside = SetAside()
         self.dropped = 0
         """Queued outcomes dropped (oldest first) because the queue was full."""
 
@@ -115,6 +136,16 @@ class ResilientStore:
         """True from a failed store call until the next successful one."""
         return self._down_since is not None
 
+    @property
+    def rejected(self) -> int:
+        """Queued outcomes the store refused when the queue was written (set aside)."""
+        return self._aside.count
+
+    @property
+    def set_aside(self) -> list[Outcome]:
+        """The last outcomes (up to 1,000) the store refused, oldest first."""
+        return self._aside.outcomes
+
     def ensure_paths(
         self,
         task: str,
@@ -126,7 +157,7 @@ class ResilientStore:
         if self._ready():
             try:
                 self._inner.ensure_paths(task, paths, prior, horizon)
-            except StoreError as exc:
+            except StoreUnavailableError as exc:
                 self._mark_down(exc)
             else:
                 with self._lock:
@@ -140,13 +171,17 @@ class ResilientStore:
     def posteriors(self, task: str) -> dict[str, PathPosterior]:
         """The store's posteriors, or the last ones read plus queued outcomes while it is down."""
         if self._ready():
+            started = self._stored  # outcomes stored from now on may miss this read
             try:
                 rows = self._inner.posteriors(task)
-            except StoreError as exc:
+            except StoreUnavailableError as exc:
                 self._mark_down(exc)
             else:
                 with self._lock:
-                    self._known[task] = rows
+                    late = self._stored_since(started, task)
+                    # Kept for an outage, with what other threads stored meanwhile (the
+                    # read may hold them already: counted twice, never missed).
+                    self._known[task] = with_outcomes(rows, late) if late else rows
                     queued = [o for o in self._pending if o.task == task]
                 return with_outcomes(rows, queued) if queued else rows
         with self._lock:
@@ -155,11 +190,16 @@ class ResilientStore:
         return with_outcomes(known, queued)
 
     def record(self, outcome: Outcome) -> bool:
-        """Store the outcome, or queue it while the store is down (then True unless queued)."""
+        """Store the outcome, or queue it while the store is down (then True unless queued).
+
+        Raises:
+            InvalidRecordError: no store can hold the outcome (nothing is queued).
+        """
+        outcome = check_outcome(outcome)
         if self._ready():
             try:
                 stored = self._inner.record(outcome)
-            except StoreError as exc:
+            except StoreUnavailableError as exc:
                 self._mark_down(exc)
             else:
                 if stored:
@@ -169,11 +209,11 @@ class ResilientStore:
 
     def record_many(self, outcomes: Iterable[Outcome]) -> int:
         """Store the batch, or queue it while the store is down; count new (or newly queued)."""
-        batch = list(outcomes)
+        batch = check_outcomes(list(outcomes))
         if self._ready():
             try:
                 stored = self._inner.record_many(batch)
-            except StoreError as exc:
+            except StoreUnavailableError as exc:
                 self._mark_down(exc)
             else:
                 if stored == len({_key(o) for o in batch}):  # else: which ones is unknown
@@ -211,6 +251,7 @@ class ResilientStore:
             UnknownRequestError: the store holds no such request, or no path served it.
             StoreUnavailableError: the store is down and the request is not queued.
         """
+        check_request_id(task, request_id)
         if not self._ready():
             with self._lock:
                 queued = self._last_queued(task, request_id)
@@ -234,34 +275,91 @@ class ResilientStore:
     def flush(self) -> int:
         """Write the queued outcomes now (whatever the retry interval); return how many were new.
 
+        The queue is written in batches of ``flush_batch``; each batch written leaves
+        the queue at once, so a store that fails part-way keeps only what is left.
+        Outcomes the store refuses are set aside (see :attr:`rejected`).
+
         Raises:
             StoreError: the store is still unreachable; the outcomes stay queued.
         """
         with self._flush_lock:
             with self._lock:
-                batch, start, paths = list(self._pending), self._taken, list(self._paths)
-            if not (batch or paths):
+                total, paths = len(self._pending), list(self._paths)
+            if not (total or paths):
                 return 0  # nothing to write: says nothing about the store either
             for task, names, prior, horizon in paths:
-                self._call(functools.partial(self._inner.ensure_paths, task, names, prior, horizon))
-            stored = self._call(lambda: self._write(batch)) if batch else 0
+                ensure = functools.partial(self._inner.ensure_paths, task, names, prior, horizon)
+                self._call(ensure)
             with self._lock:
-                for _ in range(start + len(batch) - self._taken):  # < 0 when others were dropped
-                    self._pending_keys.discard(_key(self._pending.popleft()))
-                    self._taken += 1
                 del self._paths[: len(paths)]
+            stored = written = 0
+            while written < total:  # only what was queued when the flush began
+                with self._lock:
+                    size = min(self._flush_batch, total - written)
+                    batch = list(itertools.islice(self._pending, size))
+                    start = self._taken
+                if not batch:
+                    break
+                write = functools.partial(write_batch, self._inner, batch, self._aside)
+                stored += self._call(write)
+                written += len(batch)
+                with self._lock:
+                    for _ in range(start + len(batch) - self._taken):  # < 0: others dropped
+                        self._pending_keys.discard(_key(self._pending.popleft()))
+                        self._taken += 1
+            with self._lock:
                 was_down, self._down_since = self._down_since, None
             if was_down is not None:
                 logger.warning(
                     "store %s is reachable again after %.1f s: wrote %d queued outcomes "
-                    "(%d new, %d dropped while it was down)",
+                    "(%d new, %d dropped while it was down, %d set aside)",
                     self.url,
                     max(0.0, self._clock() - was_down),
-                    len(batch),
+                    written,
                     stored,
                     self.dropped,
+                    self.rejected,
                 )
             return stored
+
+    def path_states(self, task: str) -> dict[str, PathState]:
+        """The store's path states (StoreUnavailableError at once while it is down)."""
+        return self._live(lambda: self._inner.path_states(task))
+
+    def set_path_mode(self, task: str, path: str, mode: str, at: float) -> None:
+        """Set a path's mode in the store (StoreUnavailableError at once while it is down)."""
+        self._live(lambda: self._inner.set_path_mode(task, path, mode, at))
+
+    def count_failure(self, task: str, path: str, at: float, threshold: int) -> PathState:
+        """Count a breaker failure in the store (StoreUnavailableError while it is down)."""
+        return self._live(lambda: self._inner.count_failure(task, path, at, threshold))
+
+    def count_success(self, task: str, path: str, at: float) -> None:
+        """Close the path's breaker in the store (StoreUnavailableError while it is down)."""
+        self._live(lambda: self._inner.count_success(task, path, at))
+
+    def claim_trial(self, task: str, path: str, at: float, recovery: float) -> bool:
+        """Claim a breaker's trial in the store (StoreUnavailableError while it is down)."""
+        return self._live(lambda: self._inner.claim_trial(task, path, at, recovery))
+
+    def add_spend(self, scope: str, day: int, tokens: int, cost: float) -> Spend:
+        """Add spending in the store (StoreUnavailableError at once while it is down)."""
+        return self._live(lambda: self._inner.add_spend(scope, day, tokens, cost))
+
+    def reserve_spend(
+        self,
+        scope: str,
+        day: int,
+        tokens: int,
+        cost: float,
+        limits: tuple[float | None, int | None],
+    ) -> Spend | None:
+        """Reserve spending in the store (StoreUnavailableError at once while it is down)."""
+        return self._live(lambda: self._inner.reserve_spend(scope, day, tokens, cost, limits))
+
+    def spend(self, scope: str, day: int) -> Spend:
+        """A scope's spending (StoreUnavailableError at once while the store is down)."""
+        return self._live(lambda: self._inner.spend(scope, day))
 
     def close(self) -> None:
         """Try a last flush (logging what it could not write), then close the inner store."""
@@ -287,33 +385,43 @@ class ResilientStore:
 
     def _ready(self) -> bool:
         """True when the store may be called now: not in back-off, and nothing left queued."""
-        if self._down_since is not None and self._clock() < self._retry_at:
+        if self._backing_off():
             return False
         if not (self._pending or self._paths):
             return True
         try:
             self.flush()
-        except StoreError:
+        except StoreUnavailableError:
             return False
         return True
 
+    def _backing_off(self) -> bool:
+        return self._down_since is not None and self._clock() < self._retry_at
+
     def _require_store(self) -> None:
         if not self._ready():
-            raise StoreUnavailableError(
-                f"store {self.url} is unreachable (retrying at most every "
-                f"{self._retry_interval:g} s; {self.pending} outcomes queued); try again later"
-            )
+            raise self._unreachable()
+
+    def _unreachable(self) -> StoreUnavailableError:
+        return StoreUnavailableError(
+            f"store {self.url} is unreachable (retrying at most every "
+            f"{self._retry_interval:g} s; {self.pending} outcomes queued); try again later"
+        )
+
+    def _live(self, call: Callable[[], _T]) -> _T:
+        """Call the store now, unless it is in back-off (then StoreUnavailableError at once)."""
+        if self._backing_off():
+            raise self._unreachable()
+        return self._call(call)
 
     def _call(self, call: Callable[[], _T]) -> _T:
         try:
             return call()
-        except UnknownRequestError:
-            raise
-        except StoreError as exc:
+        except StoreUnavailableError as exc:  # only an unreachable store is an outage
             self._mark_down(exc)
             raise
 
-    def _mark_down(self, exc: StoreError) -> None:
+    def _mark_down(self, exc: StoreUnavailableError) -> None:
         now = self._clock()
         with self._lock:
             first = self._down_since is None
@@ -353,41 +461,40 @@ class ResilientStore:
             )
         return added
 
-    def _write(self, batch: list[Outcome]) -> int:
-        """record_many, or one by one when the batch holds an outcome the store rejects."""
-        try:
-            return self._inner.record_many(batch)
-        except StoreError:
-            raise
-        except Exception:  # e.g. metadata that is not JSON: drop that outcome, keep the rest
-            logger.exception("a queued batch was rejected; writing its outcomes one by one")
-        stored = 0
-        for outcome in batch:
-            try:
-                stored += self._inner.record(outcome)
-            except StoreError:
-                raise
-            except Exception:
-                logger.exception("dropped queued outcome %s: the store rejects it", _key(outcome))
-                with self._lock:
-                    self.dropped += 1
-        return stored
-
     def _remember(self, stored: list[Outcome]) -> None:
         """Add newly stored outcomes to the last posteriors read, should the store go down next."""
         with self._lock:
+            for outcome in stored:
+                self._stored += 1
+                self._recent.append((self._stored, outcome))
             for task in {o.task for o in stored} & self._known.keys():
                 self._known[task] = with_outcomes(
                     self._known[task], (o for o in stored if o.task == task)
                 )
 
+    def _stored_since(self, count: int, task: str) -> list[Outcome]:
+        """Outcomes of ``task`` stored after the first ``count`` (under the lock)."""
+        late = []
+        for number, outcome in reversed(self._recent):
+            if number <= count:
+                break
+            if outcome.task == task:
+                late.append(outcome)
+        return late
+
     def _last_queued(self, task: str, request_id: str) -> tuple[int, Outcome] | None:
-        found = None
-        for index, outcome in enumerate(self._pending):
-            mine = outcome.request_id == request_id and outcome.task == task
-            if mine and (found is None or outcome.attempt > found[1].attempt):
-                found = (index, outcome)
-        return found
+        """The queued attempt a report of the request scores: its last one, or the
+        earlier one whose output was served (see ``storage.served_attempt``)."""
+        mine = {
+            outcome.attempt: (index, outcome)
+            for index, outcome in enumerate(self._pending)
+            if outcome.request_id == request_id and outcome.task == task
+        }
+        if not mine:
+            return None
+        last = mine[max(mine)]
+        served = served_attempt(last[1])
+        return last if served is None else mine.get(served)
 
 
 def _key(outcome: Outcome) -> tuple[str, int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import json
+import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -14,9 +14,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bandits import ConfigError
 from bandits._fading import DEFAULT_HORIZON, check_horizon, weight
 from storage import _controls_sql, _daily_sql
+from storage._checks import (
+    check_outcome,
+    check_outcomes,
+    check_request_id,
+    check_spend,
+    metadata_text,
+    shown,
+)
 from storage._controls import PathState, Spend, check_mode
 from storage._errors import (
     CorruptStoreError,
+    InvalidRecordError,
     StoreError,
     StoreUnavailableError,
     UnknownRequestError,
@@ -24,10 +33,18 @@ from storage._errors import (
 )
 from storage._evidence import FadedAdd
 from storage._migrate import ensure_schema
-from storage._records import DailyAggregate, Outcome, PathPosterior, Report
+from storage._open import hide_password
+from storage._postgres import postgres_engine
+from storage._records import DailyAggregate, Outcome, PathPosterior, Report, served_attempt_of
 from storage._schema import outcomes as outcome_rows
-from storage._sqlite import READ_ONLY, check_sqlite_file, create_sqlite_engine
+from storage._sqlite import READ_ONLY, check_sqlite_file, create_sqlite_engine, set_busy_timeout
 from storage._statements import INSERTED_FIELDS, OUTCOME_FIELDS, Statements
+from storage._waits import WAITS, store_waits
+from storage._watchdog import WATCHDOG, CallTimer, timed_call
+
+STORE_TIMEOUT = 30.0
+"""Seconds a store call waits for the database (a lock, a connection, an answer) before
+StoreUnavailableError, unless its caller bounds it more (see storage.store_waits)."""
 
 _Key = tuple[str, str]
 
@@ -49,9 +66,25 @@ class SQLStore:
     """
 
     def __init__(
-        self, url: str | sa.URL, *, engine_options: Mapping[str, Any] | None = None
+        self,
+        url: str | sa.URL,
+        *,
+        engine_options: Mapping[str, Any] | None = None,
+        timeout: float = STORE_TIMEOUT,
     ) -> None:
-        parsed = sa.make_url(url)
+        if isinstance(timeout, bool) or not (
+            isinstance(timeout, int | float) and math.isfinite(timeout) and timeout > 0
+        ):
+            raise ConfigError(f"timeout must be a number of seconds > 0, got {shown(timeout)}")
+        self._timeout = float(timeout)
+        try:
+            parsed = sa.make_url(url)
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            given = url if isinstance(url, str) else url.render_as_string()
+            raise ConfigError(
+                f"store URL {hide_password(given)!r} cannot be parsed ({hide_password(str(exc))}); "
+                "use sqlite:///path.db or postgresql+psycopg://user@host:5432/db"
+            ) from None
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         self._url = parsed
@@ -62,11 +95,15 @@ class SQLStore:
                     "engine_options apply to PostgreSQL stores; a SQLite store sets its own "
                     f"(WAL, busy timeout), got {dict(engine_options)!r}"
                 )
+            self._read_only = parsed.query.get("mode") == "ro"
             if parsed.database not in (None, "", ":memory:"):
-                check_sqlite_file(parsed.database)
-            self._engine = create_sqlite_engine(parsed)
+                check_sqlite_file(parsed.database, read_only=self._read_only)
+            elif self._read_only:
+                raise ConfigError(f"?mode=ro opens a file read-only; {self.url} has no file")
+            self._engine = create_sqlite_engine(parsed, read_only=self._read_only)
         else:
-            self._engine = _postgres_engine(parsed, engine_options or {})
+            self._read_only = False
+            self._engine = postgres_engine(parsed, engine_options or {})
         in_memory = self._dialect == "sqlite" and parsed.database in (None, "", ":memory:")
         # One shared SQLite connection must not run two transactions at once.
         self._lock: contextlib.AbstractContextManager[Any] = (
@@ -75,13 +112,16 @@ class SQLStore:
         self._insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         dbapi = self._engine.dialect.loaded_dbapi
         self._dbapi_errors = (dbapi.OperationalError, dbapi.DatabaseError)
-        # Programming and integrity errors are our bugs, not a corrupt store: let them through.
-        self._bug_errors = (
-            sa.exc.ProgrammingError,
+        # Values the database refuses (a text too long, bad JSON, a constraint): that
+        # row's fault, not an outage and not a corrupt store.
+        self._refused_errors = (
+            sa.exc.DataError,
             sa.exc.IntegrityError,
-            dbapi.ProgrammingError,
+            dbapi.DataError,
             dbapi.IntegrityError,
         )
+        # Programming errors are our bugs, not a corrupt store: let them through.
+        self._bug_errors = (sa.exc.ProgrammingError, dbapi.ProgrammingError)
         self._sql = Statements(self._engine.dialect, self._insert)
         self._horizons: dict[_Key, float] = {}  # each row's fading horizon, as last read
         self._open()
@@ -143,6 +183,7 @@ class SQLStore:
 
     def record(self, outcome: Outcome) -> bool:
         """Insert the outcome and add its score to the posterior in one transaction."""
+        outcome = check_outcome(outcome)
         insert = self._sql.insert_outcome
         with self._cursor(write=True) as cursor:
             cursor.execute(insert.sql, insert.params(_values(outcome)))
@@ -175,7 +216,7 @@ class SQLStore:
         (task, path). The batch is written in (request_id, attempt) order and the
         posteriors in (task, path) order, so concurrent batches cannot deadlock.
         """
-        batch = sorted(outcomes, key=lambda o: (o.request_id, o.attempt))
+        batch = sorted(check_outcomes(list(outcomes)), key=lambda o: (o.request_id, o.attempt))
         if not batch:
             return 0
         with self._cursor(write=True) as cursor:
@@ -216,6 +257,7 @@ class SQLStore:
 
     def report(self, task: str, request_id: str, score: float, at: float) -> Report:
         """Set the score of the request's last attempt; the posterior moves by the difference."""
+        check_request_id(task, request_id)
         sql = self._sql
         with self._cursor(write=True) as cursor:
             cursor.execute(
@@ -223,12 +265,21 @@ class SQLStore:
                 sql.last_attempt.params({"request_id": request_id, "task": task, "one": 1}),
             )
             row = cursor.fetchone()
+            served = None if row is None else served_attempt_of(_metadata(row[-1]))
+            if served is not None:  # an earlier attempt's output was served: score that one
+                cursor.execute(
+                    sql.one_attempt.sql,
+                    sql.one_attempt.params(
+                        {"request_id": request_id, "task": task, "attempt": served}
+                    ),
+                )
+                row = cursor.fetchone()
             if row is None:
                 raise UnknownRequestError(
                     f"no outcome of task {task!r} has request id {request_id!r}; report ids "
                     "returned by Router.route() (RunResult.request_id) on the same store"
                 )
-            outcome_id, path, attempt, previous, error_class, tick = row
+            outcome_id, path, attempt, previous, error_class, tick, _ = row
             check_served(task, request_id, path, error_class)
             if previous != score:
                 cursor.execute(
@@ -311,6 +362,7 @@ class SQLStore:
 
     def add_spend(self, scope: str, day: int, tokens: int, cost: float) -> Spend:
         """Add to a scope's spending of ``day`` atomically; returns the new totals."""
+        check_spend(scope, tokens, cost)
         with self._write() as conn:
             return _controls_sql.add_spend(conn, scope, day, tokens, cost)
 
@@ -323,6 +375,7 @@ class SQLStore:
         limits: tuple[float | None, int | None],
     ) -> Spend | None:
         """Add to a scope's spending only while under ``limits``; None when refused."""
+        check_spend(scope, tokens, cost)
         with self._write() as conn:
             return _controls_sql.reserve_spend(conn, scope, day, tokens, cost, limits)
 
@@ -438,12 +491,16 @@ class SQLStore:
     @contextlib.contextmanager
     def _cursor(self, *, write: bool) -> Iterator[Any]:
         """A DBAPI cursor from the pool, in a transaction committed on success."""
-        with self._lock, self._errors():
+        if write:
+            self._refuse_read_only()
+        with self._call() as timer:
             connection = self._engine.raw_connection()
             try:
                 cursor = connection.cursor()
-                if write and self._dialect == "sqlite":
-                    cursor.execute("BEGIN IMMEDIATE")
+                if self._dialect == "sqlite":
+                    set_busy_timeout(cursor, connection.info, timer.remaining())
+                    if write:
+                        cursor.execute("BEGIN IMMEDIATE")
                 try:
                     yield cursor
                 except BaseException:
@@ -451,30 +508,75 @@ class SQLStore:
                     raise
                 connection.commit()
             finally:
+                if WATCHDOG.disarm(timer):  # cut by the watchdog: do not pool it again
+                    connection.invalidate()
                 connection.close()
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sa.Connection]:
-        with self._lock, self._errors(), self._engine.connect() as plain:
-            conn = plain.execution_options(**{READ_ONLY: True})
-            with conn.begin():
-                yield conn
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        with self._lock, self._errors(), self._engine.begin() as conn:  # SQLite: IMMEDIATE
+        with self._call() as timer, self._connection(timer, read_only=True) as conn, conn.begin():
             yield conn
 
     @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _write(self) -> Iterator[sa.Connection]:
+        self._refuse_read_only()
+        with self._call() as timer, self._connection(timer) as conn, conn.begin():
+            yield conn  # SQLite: BEGIN IMMEDIATE
+
+    @contextlib.contextmanager
+    def _connection(self, timer: CallTimer, *, read_only: bool = False) -> Iterator[sa.Connection]:
+        conn = self._engine.connect()
+        if read_only:  # SQLite: a deferred BEGIN (see storage._sqlite)
+            conn.execution_options(**{READ_ONLY: True})
+        try:
+            yield conn
+        finally:
+            if WATCHDOG.disarm(timer):  # cut by the watchdog: do not pool it again
+                conn.invalidate()
+            conn.close()
+
+    @contextlib.contextmanager
+    def _call(self) -> Iterator[CallTimer]:
+        """One store call, bounded by the store's timeout and the caller's (see
+        ``storage.store_waits``), its time counted for the caller, its errors ours."""
+        waits = WAITS.get()
+        started = 0.0 if waits is None else waits.clock()
+        limit = self._timeout if waits is None else min(self._timeout, waits.limit())
+        try:
+            with self._lock, timed_call(limit) as timer, self._errors(timer):
+                yield timer
+        finally:
+            if waits is not None:
+                waits.spent += waits.clock() - started
+
+    @contextlib.contextmanager
+    def _errors(self, timer: CallTimer | None = None) -> Iterator[None]:
         try:
             yield
+        except UnicodeEncodeError as exc:  # sqlite3 and psycopg encode every text as UTF-8
+            raise InvalidRecordError(
+                f"store {self.url} cannot hold a text with a lone surrogate ({exc.reason} at "
+                f"position {exc.start}); pass valid Unicode text"
+            ) from exc
         except (sa.exc.OperationalError, self._dbapi_errors[0]) as exc:
+            waited = timer is not None and (
+                timer.fired or timer.remaining() <= 0 or "locked" in _first_line(exc)
+            )  # the watchdog cut it, or SQLite's busy timeout (the same bound) ran out
+            if timer is not None and waited:
+                raise StoreUnavailableError(
+                    f"store {self.url} did not answer within {timer.limit:.3g} s "
+                    f"({_first_line(exc)}); it is frozen, overloaded or locked"
+                ) from exc
             raise StoreUnavailableError(
                 f"store {self.url} is unreachable or busy ({_first_line(exc)}); check that the "
                 "database is running and the URL is right"
             ) from exc
         except (sa.exc.DatabaseError, self._dbapi_errors[1]) as exc:
+            if isinstance(exc, self._refused_errors):  # this row's values, not the store
+                raise InvalidRecordError(
+                    f"store {self.url} refused a value ({_first_line(exc)}); nothing was "
+                    "written, and the store is still usable"
+                ) from exc
             if isinstance(exc, self._bug_errors):
                 raise
             raise CorruptStoreError(
@@ -482,10 +584,19 @@ class SQLStore:
                 f"({_first_line(exc)}); restore it from a backup or move it away"
             ) from exc
 
+    def _refuse_read_only(self) -> None:
+        if self._read_only:
+            raise ConfigError(
+                f"store {self.url} is opened read-only (?mode=ro), so nothing can be written "
+                "to it; open it without ?mode=ro to record outcomes"
+            )
+
     def _open(self) -> None:
         try:
-            with self._errors(), self._lock:
-                self._found_revision = ensure_schema(self._engine, self.url)
+            with store_waits(None), self._call():  # the store's own timeout only
+                self._found_revision = ensure_schema(
+                    self._engine, self.url, read_only=self._read_only
+                )
         except StoreError:
             self._engine.dispose()
             raise
@@ -493,8 +604,18 @@ class SQLStore:
 
 def _values(outcome: Outcome) -> dict[str, Any]:
     values = {name: getattr(outcome, name) for name in OUTCOME_FIELDS}
-    values["metadata"] = json.dumps(dict(outcome.metadata)) if outcome.metadata else None
+    values["metadata"] = metadata_text(outcome.metadata) if outcome.metadata else None
     return values
+
+
+def _metadata(value: Any) -> dict[str, Any] | None:
+    """A metadata column as read by the raw cursor: a dict (psycopg), or JSON text (sqlite3)."""
+    if value is None or isinstance(value, dict):
+        return value
+    import json
+
+    loaded = json.loads(value)
+    return loaded if isinstance(loaded, dict) else None
 
 
 _Delta = tuple[float, int, int, float, FadedAdd]
@@ -534,17 +655,5 @@ def _deltas(
 
 
 def _first_line(exc: BaseException) -> str:
-    message = str(getattr(exc, "orig", None) or exc)
+    message = hide_password(str(getattr(exc, "orig", None) or exc))
     return message.strip().splitlines()[0] if message.strip() else type(exc).__name__
-
-
-def _postgres_engine(url: sa.URL, options: Mapping[str, Any]) -> sa.Engine:
-    """``create_engine`` with ``pool_pre_ping`` and the caller's options (pool sizes,
-    ``connect_args``...); an option SQLAlchemy refuses is a ConfigError."""
-    try:
-        return sa.create_engine(url, **{"pool_pre_ping": True, **options})
-    except (TypeError, sa.exc.ArgumentError) as exc:
-        raise ConfigError(
-            f"engine_options {dict(options)!r} were refused by SQLAlchemy: {exc}; see "
-            "sqlalchemy.create_engine for the options it takes"
-        ) from exc

@@ -180,18 +180,28 @@ class Statements:
             ),
             dialect,
         )
+        reported = (
+            outcomes.c.id,
+            outcomes.c.path,
+            outcomes.c.attempt,
+            outcomes.c.score,
+            outcomes.c.error_class,
+            outcomes.c.tick,
+            outcomes.c.metadata,
+        )
+        request = (outcomes.c.request_id == bind("request_id"), outcomes.c.task == bind("task"))
         self.last_attempt = CompiledStatement.of(
-            sa.select(
-                outcomes.c.id,
-                outcomes.c.path,
-                outcomes.c.attempt,
-                outcomes.c.score,
-                outcomes.c.error_class,
-                outcomes.c.tick,
-            )
-            .where(outcomes.c.request_id == bind("request_id"), outcomes.c.task == bind("task"))
+            sa.select(*reported)
+            .where(*request)
             .order_by(outcomes.c.attempt.desc())
             .limit(bind("one", type_=sa.Integer))
+            .with_for_update(),
+            dialect,
+        )
+        # The attempt a report scores when it is not the last (see SERVED_ATTEMPT).
+        self.one_attempt = CompiledStatement.of(
+            sa.select(*reported)
+            .where(*request, outcomes.c.attempt == bind("attempt", type_=sa.Integer))
             .with_for_update(),
             dialect,
         )

@@ -13,6 +13,7 @@ import pytest
 
 from router import FakeClock
 from storage import Store, open_store
+from tests.pg_server import PgServer, server_binaries
 
 # The fake OpenAI-compatible provider, the network guard and offline litellm.
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -82,6 +83,58 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             conn.commit()
     finally:
         engine.dispose()
+
+
+def forget_task(url: str, task: str) -> None:
+    """Delete every row of ``task`` from the shared PostgreSQL database (tests that write
+    to it clean up after themselves)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for table in ("outcomes", "posteriors", "path_state", "daily"):
+                conn.execute(sa.text(f"DELETE FROM {table} WHERE task = :task"), {"task": task})
+            conn.execute(sa.text("DELETE FROM spend WHERE scope LIKE :s"), {"s": f"%{task}%"})
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def clean_shared_postgres(request: pytest.FixtureRequest, task: str) -> Iterator[None]:
+    """After the test, delete what it wrote under ``task`` to the shared PostgreSQL database
+    (when its ``store_url`` was PostgreSQL)."""
+    url = request.getfixturevalue("store_url") if "store_url" in request.fixturenames else ""
+    yield
+    if url.startswith("postgresql"):
+        forget_task(url, task)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server of the tests' own (see tests/pg_server.py), for faults that
+    must not touch the shared one: freezing it, restarting it. Skipped with a reason
+    where the server binaries are missing; a failure under CI=true."""
+    binaries = server_binaries()
+    if binaries is None:
+        reason = "the PostgreSQL server binaries (initdb, pg_ctl) are not installed"
+        if IN_CI:
+            pytest.fail(f"CI needs them: {reason}")
+        pytest.skip(reason)
+    server = PgServer(binaries)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def own_pg(pg_server: PgServer) -> Iterator[PgServer]:
+    """The tests' own server, running and answering when the test starts and ends."""
+    pg_server.thaw()
+    yield pg_server
+    pg_server.thaw()
 
 
 BACKENDS = ["memory", "sqlite-file", "sqlite-memory", "postgres"]

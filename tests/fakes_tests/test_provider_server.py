@@ -257,7 +257,9 @@ LITELLM_ERRORS = {
     Fault.BAD_REQUEST: "BadRequestError",
     Fault.AUTH: "AuthenticationError",
     Fault.CONTEXT_LENGTH: "ContextWindowExceededError",
-    Fault.CONTENT_POLICY: "ContentPolicyViolationError",
+    # litellm 1.110 no longer sees OpenAI's content_policy_violation code in the message
+    # it matches on (it looks for "the safety system"; OpenAI says "our"): a BadRequestError.
+    Fault.CONTENT_POLICY: "BadRequestError",
 }
 
 

@@ -11,7 +11,7 @@ from router import ErrorClass
 from router._taxonomy import default_classify, retry_after_of
 from tests.fakes import FakeProvider, Fault
 
-# fault -> (what litellm 1.106 raises for it, our class)
+# fault -> (what the pinned litellm (1.110) raises for it, our class)
 FROM_THE_SERVER = {
     Fault.SERVER_ERROR: ("InternalServerError", ErrorClass.TRANSIENT),
     Fault.MALFORMED: ("InternalServerError", ErrorClass.TRANSIENT),
@@ -21,7 +21,9 @@ FROM_THE_SERVER = {
     Fault.BAD_REQUEST: ("BadRequestError", ErrorClass.CLIENT),
     Fault.AUTH: ("AuthenticationError", ErrorClass.AUTH),
     Fault.CONTEXT_LENGTH: ("ContextWindowExceededError", ErrorClass.CLIENT),
-    Fault.CONTENT_POLICY: ("ContentPolicyViolationError", ErrorClass.CLIENT),
+    # litellm 1.110 maps OpenAI's content_policy_violation to a plain BadRequestError
+    # (its text match wants "the safety system"); the class is CLIENT either way.
+    Fault.CONTENT_POLICY: ("BadRequestError", ErrorClass.CLIENT),
 }
 
 

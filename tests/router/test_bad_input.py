@@ -176,3 +176,89 @@ def test_every_error_is_a_router_error() -> None:
     ):
         assert issubclass(error, RouterError)
     assert issubclass(ConfigError, ValueError)
+
+
+# Issue 16, item 14: our own errors, never raw ones.
+
+
+@pytest.mark.parametrize("bad", ["gpt-\ud800", "\udfffx"])
+@pytest.mark.parametrize("where", ["task", "path", "customer"])
+def test_a_lone_surrogate_in_a_name_is_a_config_error_for_every_store(
+    store: Store, task: str, where: str, bad: str
+) -> None:
+    # Before: SQLite and PostgreSQL raised UnicodeEncodeError, memory:// accepted it.
+    def build() -> object:
+        if where == "task":
+            return Router([extract], lambda out: True, task=bad, store=store)
+        if where == "path":
+            return Router([Path(extract, name=bad)], lambda out: True, task=task, store=store)
+        return Router([extract], lambda out: True, task=task, store=store).run("x", customer=bad)
+
+    with pytest.raises(ConfigError, match="lone surrogates"):
+        build()
+
+
+@pytest.mark.parametrize("request_id", [42, None, b"abc", ["r1"]])
+def test_report_of_an_id_that_is_not_a_string(request_id: object) -> None:
+    router = Router([extract], lambda out: True, store="memory://")
+    with pytest.raises(ConfigError, match=r"request_id must be the string RunResult\.request_id"):
+        router.report(request_id, 1.0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("output", [int, dict, str])
+def test_an_output_that_is_not_a_pydantic_model_is_refused_at_construction(
+    output: type,
+) -> None:
+    with pytest.raises(ConfigError, match="pydantic model class"):
+        Path(extract, output=output)
+
+
+@pytest.mark.parametrize("window", ["x", None, True, 0, -5, float("nan"), float("inf")])
+def test_a_bad_idempotency_window(window: object) -> None:
+    with pytest.raises(ConfigError, match="idempotency_window must be a number of seconds"):
+        Router([extract], lambda out: True, store="memory://", idempotency_window=window)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("timeout", [True, False])
+def test_a_timeout_that_is_a_bool_is_refused(timeout: bool) -> None:
+    with pytest.raises(ConfigError, match="positive number of seconds"):
+        Path(extract, timeout=timeout)
+
+
+class BrokenRepr:
+    """A user object whose repr raises: our messages must still be built."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("repr exploded")
+
+
+Broken = BrokenRepr
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Router([extract], lambda out: True, store="memory://", policy=BrokenRepr()),
+        lambda: Router([extract], lambda out: True, store="memory://", on_alert=BrokenRepr()),
+        lambda: Router([extract], lambda out: True, store="memory://", observers=[BrokenRepr()]),
+        lambda: Router([extract], lambda out: True, store="memory://", retry=BrokenRepr()),
+        lambda: Router([extract], lambda out: True, store="memory://", breaker=BrokenRepr()),
+        lambda: Router([extract], lambda out: True, store="memory://", budget=BrokenRepr()),
+        lambda: Router([extract], lambda out: True, store="memory://", escalation=BrokenRepr()),
+        lambda: Router([extract], lambda out: True, store="memory://", seed=BrokenRepr()),
+        lambda: Router([extract], BrokenRepr(), store="memory://", deadline=BrokenRepr()),
+        lambda: Router([Path(extract, rate_limit=BrokenRepr())], lambda out: True),
+        lambda: Router([Path(extract, timeout=BrokenRepr())], lambda out: True),
+        lambda: Router([Path(extract, output=BrokenRepr())], lambda out: True),
+        lambda: Router([extract], lambda out: True, store="memory://").run(
+            "x", customer=BrokenRepr()
+        ),
+        lambda: Router([extract], lambda out: True, store="memory://").report(BrokenRepr(), 1),
+        lambda: Router([extract], lambda out: True, store="memory://").run(
+            "x", idempotency_key=BrokenRepr()
+        ),
+    ],
+)
+def test_a_raising_repr_never_breaks_our_messages(build: Any) -> None:
+    with pytest.raises(ConfigError, match="repr failed"):
+        build()

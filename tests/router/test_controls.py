@@ -317,6 +317,7 @@ def test_a_cost_budget_with_unpriced_paths_says_so_when_the_router_is_built() ->
     with pytest.warns(UnpricedPathWarning, match=r"paths \['alpha'\] have no known price") as seen:
         Router([alpha, free], lambda out: True, store="memory://", budget=Budget(daily_cost=1))
     assert len(seen) == 1
+    assert seen[0].filename == __file__  # it points at the Router(...) call
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # priced paths, or a budget on tokens: nothing to say
         Router([free], lambda out: True, store="memory://", budget=Budget(daily_cost=1))

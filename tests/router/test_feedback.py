@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from router import AllPathsFailed, InvalidScoreError, Router, UnknownRequestError
+from router import AllPathsFailed, InvalidScoreError, Router, StaticOrder, UnknownRequestError
 from storage import Store
 from tests.strategies import scores
 
@@ -46,6 +46,47 @@ def test_report_is_idempotent_and_the_last_one_wins(store: Store, reports: list[
     assert row["alpha"] == pytest.approx(1.0 + final)
     assert row["beta"] == pytest.approx(2.0 - final)
     assert row["n"] == 1
+
+
+@pytest.mark.parametrize("then_broken", [False, True], ids=["lowB last", "an error last"])
+def test_with_fallback_below_report_scores_the_output_that_was_served(
+    store: Store, task: str, then_broken: bool
+) -> None:
+    # No output scores 0.5: the best one (lowA, 0.4) is served, after lowB (0.2) was
+    # tried (and a path that raised, last). The report must score lowA; before, it
+    # scored the last attempt, lowB (or refused: the last attempt raised).
+    def low_a(x: Any) -> str:
+        return "lowA"
+
+    def low_b(x: Any) -> str:
+        return "lowB"
+
+    def broken(x: Any) -> str:
+        raise ConnectionError("down")
+
+    scores = {"lowA": 0.4, "lowB": 0.2}
+    router = Router(
+        [low_a, low_b, broken] if then_broken else [low_a, low_b],
+        lambda out: scores[out],
+        task=task,
+        store=store,
+        policy=StaticOrder(),  # the paths in the order given
+        fallback_below=0.5,
+    )
+    result = router.route("q")
+    tried = ["low_a", "low_b", "broken"] if then_broken else ["low_a", "low_b"]
+    assert (result.output, result.path, [a.path for a in result.attempts]) == (
+        "lowA",
+        "low_a",
+        tried,
+    )
+    before = router.stats()
+    report = router.report(result.request_id, 1.0)
+    assert (report.path, report.attempt, report.previous_score) == ("low_a", 1, 0.4)
+    after = router.stats()
+    assert after.loc["low_a", "alpha"] == pytest.approx(before.loc["low_a", "alpha"] + 0.6)
+    assert after.loc["low_b", "alpha"] == before.loc["low_b", "alpha"]
+    assert router.report(result.request_id, 1.0).changed is False  # idempotent
 
 
 def test_report_applies_to_the_attempt_that_served(store: Store, task: str) -> None:

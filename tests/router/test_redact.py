@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from typing import Any
 
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from router import ConfigError, Redactor
+from router import Alert, AllPathsFailed, ConfigError, Redactor, Router, ScoringError
 from router._redact import luhn_valid
 
 redact = Redactor()
@@ -285,3 +286,110 @@ def test_every_email_is_masked(local: str, domain: str) -> None:
     email = f"{local}@{domain}"
     masked = redact.text(f"from: {email}")
     assert email not in masked and "[REDACTED:email]" in masked
+
+
+# Issue 16, item 10: more kinds of secrets, and the router's own messages redacted.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "aws_secret_access_key=[REDACTED:secret]",
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "AWS_SECRET_ACCESS_KEY: [REDACTED:secret]",
+        ),
+        ("secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY!", "secret [REDACTED:api_key]!"),
+        ("using rk_live_51H8abcdEFGH1234567890 now", "using [REDACTED:api_key] now"),
+        ("using sk_live_4eC39HqLyjWDarjtT1zdp7dc now", "using [REDACTED:api_key] now"),
+        ("hook whsec_abcdefghijklmnop1234", "hook [REDACTED:api_key]"),
+        (
+            "cannot reach postgres://router:hunter2@db.internal:5432/prod",
+            "cannot reach postgres://router:[REDACTED:secret]@db.internal:5432/prod",
+        ),
+        (
+            "redis://:p4ss@cache.example.com:6379/0",
+            "redis://:[REDACTED:secret]@cache.example.com:6379/0",
+        ),
+    ],
+)
+def test_aws_and_stripe_keys_and_url_passwords_are_masked(text: str, expected: str) -> None:
+    assert redact.text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "commit 9fceb02d0ae598e95dc970b74767f19372d61af8",  # 40 hex digits: a SHA-1
+        "see https://example.com/docs/page and postgres://router@db/prod",
+        "internationalizationlocalizationtesting1",  # 40 letters, no digits
+    ],
+)
+def test_look_alikes_of_those_secrets_are_left_alone(text: str) -> None:
+    assert redact.text(text) == text
+
+
+SECRET_KEY = "sk-live-4f9a8b7c6d5e4f3a2b1c0d9e"
+EMAIL = "alice.secret@example.com"
+
+
+class Refused(Exception):
+    status_code = 401
+
+
+def refused(text: str) -> str:
+    raise Refused(f"invalid api_key={SECRET_KEY} for {EMAIL}")
+
+
+def test_the_auth_alert_and_all_paths_failed_are_redacted_by_default(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Before: the default alert logged the provider's text in clear, and AllPathsFailed
+    # embedded it.
+    router = Router([refused], lambda out: True, store="memory://")
+    with (
+        caplog.at_level(logging.WARNING, logger="outcome_router"),
+        pytest.raises(AllPathsFailed) as failed,
+    ):
+        router.run("x")
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "auth alert" in logged and "[REDACTED" in logged
+    for secret in (SECRET_KEY, EMAIL, "sk-live"):
+        assert secret not in logged
+        assert secret not in str(failed.value)
+    assert SECRET_KEY in str(failed.value.attempts[0].error)  # the exception itself is kept
+
+
+def test_the_alert_handed_to_on_alert_is_redacted() -> None:
+    alerts: list[Alert] = []
+    router = Router([refused], lambda out: True, store="memory://", on_alert=alerts.append)
+    with pytest.raises(AllPathsFailed):
+        router.run("x")
+    (alert,) = alerts
+    assert alert.kind == "auth" and SECRET_KEY not in alert.message and EMAIL not in alert.message
+
+
+def test_an_error_whose_str_raises_does_not_break_all_paths_failed() -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+    def broken(text: str) -> str:
+        raise Unprintable
+
+    router = Router([broken], lambda out: True, store="memory://")
+    with pytest.raises(AllPathsFailed, match=r"Unprintable \(str failed\)"):
+        router.run("x")
+
+
+def test_a_scoring_error_does_not_quote_secrets() -> None:
+    def strict(out: str) -> bool:
+        raise KeyError(f"no order for {EMAIL}")
+
+    router = Router([str.upper], strict, store="memory://")
+    with pytest.raises(ScoringError) as failed:
+        router.run("x")
+    assert EMAIL not in str(failed.value) and "[REDACTED:email]" in str(failed.value)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from storage import MemoryStore, SQLStore
 from tests.conftest import postgres_url
+from tests.storage.proxy import TcpProxy
 
 
 @pytest.fixture
@@ -57,3 +58,19 @@ def own_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Memory
     store = SQLStore(url)
     yield store
     store.close()
+
+
+@pytest.fixture
+def proxy(fresh_pg_url: str) -> Iterator[TcpProxy]:
+    """A proxy to the test server; stop() makes the store unreachable."""
+    url = sa.make_url(fresh_pg_url)
+    proxied = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    yield proxied
+    proxied.stop()
+
+
+@pytest.fixture
+def proxied_url(fresh_pg_url: str, proxy: TcpProxy) -> str:
+    """A fresh PostgreSQL database, reached through ``proxy``."""
+    url = sa.make_url(fresh_pg_url).set(host="127.0.0.1", port=proxy.port)
+    return url.render_as_string(hide_password=False)

@@ -211,17 +211,19 @@ def test_downgrade_to_revision_1_keeps_the_rows(fresh_url: str) -> None:
     reopened.close()
 
 
-def test_another_applications_alembic_version_table_is_ignored(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    engine = sa.create_engine(url)
+def test_another_applications_alembic_version_table_is_ignored(fresh_pg_url: str) -> None:
+    # A PostgreSQL database is often shared with the application (our tables have names
+    # of their own). A SQLite file of another application is refused instead: see
+    # tests/storage/test_open_checks.py.
+    engine = sa.create_engine(fresh_pg_url)
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32))")
         conn.exec_driver_sql("INSERT INTO alembic_version VALUES ('their_head')")
     engine.dispose()
-    store = open_sql(url)
+    store = open_sql(fresh_pg_url)
     assert store.found_revision is None
     store.close()
-    assert revision_of(url) == [HEAD]
+    assert revision_of(fresh_pg_url) == [HEAD]
 
 
 def test_half_a_store_is_refused(tmp_path: Path) -> None:

@@ -10,13 +10,14 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
-import sqlalchemy as sa
 
 from bandits import ConfigError
 from router import FakeClock, Router
 from storage import (
+    SERVED_ATTEMPT,
     BatchingStore,
     MemoryStore,
     Outcome,
@@ -32,22 +33,6 @@ from tests.storage.test_processes import expected_sums, stored_sums
 
 SCORES = (0.0, 0.25, 0.5, 0.75, 1.0)  # dyadic: sums are exact in any order
 RETRY = 5.0
-
-
-@pytest.fixture
-def proxy(fresh_pg_url: str) -> Iterator[TcpProxy]:
-    """A proxy to the test server; stop() makes the store unreachable."""
-    url = sa.make_url(fresh_pg_url)
-    proxied = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
-    yield proxied
-    proxied.stop()
-
-
-@pytest.fixture
-def proxied_url(fresh_pg_url: str, proxy: TcpProxy) -> str:
-    """A fresh PostgreSQL database, reached through ``proxy``."""
-    url = sa.make_url(fresh_pg_url).set(host="127.0.0.1", port=proxy.port)
-    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -179,6 +164,24 @@ def test_report_of_a_queued_outcome_rescores_it(
     assert resilient.posteriors(task)["a"].alpha == 2.0
     with pytest.raises(UnknownRequestError):
         resilient.report(task, f"{task}:other", 1.0, at=0.0)
+
+
+def test_report_of_a_queued_request_scores_the_attempt_it_served(
+    resilient: ResilientStore, proxy: TcpProxy, clock: FakeClock, task: str
+) -> None:
+    # fallback_below served attempt 1 (the best): the run's last row says so.
+    proxy.stop()
+    first = replace(make(task, 1), score=0.4)
+    last = replace(make(task, 1, path="b", attempt=2), score=0.2, metadata={SERVED_ATTEMPT: 1})
+    assert resilient.record_many([first, last]) == 2
+    report = resilient.report(task, f"{task}:1", 1.0, at=0.0)
+    assert (report.path, report.attempt, report.previous_score) == ("a", 1, 0.4)
+    proxy.start()
+    clock.advance(RETRY)
+    rows = resilient.posteriors(task)
+    assert (rows["a"].alpha, rows["b"].alpha) == (2.0, 1.2)
+    again = resilient.report(task, f"{task}:1", 0.0, at=0.0)  # now from the store
+    assert (again.path, again.attempt, again.previous_score) == ("a", 1, 1.0)
 
 
 def test_reset_and_outcomes_raise_while_the_store_is_down(
