@@ -12,31 +12,37 @@ Example:
 
 from typing import TYPE_CHECKING
 
-from bandits._lazy import lazy_attributes
-from router._adaptive import AdaptiveThompson
-from router._breaker import Breaker
-from router._budget import Budget, BudgetExceeded, Metered, MeteredScore, UnpricedPathWarning
-from router._canary import Canary
-from router._clock import Clock, FakeClock
-from router._errors import (
+from bandits._errors import (
     AllPathsFailed,
+    BudgetExceeded,
     ConfigError,
     CorruptStoreError,
+    InputTooLarge,
     InvalidCostError,
+    InvalidOutput,
     InvalidRecordError,
     InvalidScoreError,
+    JudgeError,
+    LoopDetected,
     PathTimeout,
     RateLimitExceeded,
     RouterError,
+    SchemaTooNewError,
     ScoringError,
     StoreError,
     StoreUnavailableError,
     StreamInterrupted,
     UnknownRequestError,
 )
+from bandits._lazy import lazy_attributes
+from router._adaptive import AdaptiveThompson
+from router._breaker import Breaker
+from router._budget import Budget, Metered, MeteredScore, UnpricedPathWarning
+from router._canary import Canary
+from router._clock import Clock, FakeClock
 from router._escalation import Alert, Escalation
 from router._events import AttemptEvent, Observer, RunEvent
-from router._guard import InputTooLarge, LoopDetected, note_tool_call
+from router._guard import note_tool_call
 from router._limits import RateLimit
 from router._path import Path
 from router._policy import Choice, Policy, Reset
@@ -44,7 +50,7 @@ from router._result import Attempt, RunResult
 from router._retry import Retry
 from router._router import Router
 from router._taxonomy import Classifier, ErrorClass
-from router._validation import InvalidOutput, strip_code_fences, validate_output
+from router._validation import strip_code_fences, validate_output
 
 if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
     from router._baselines import (
@@ -120,6 +126,7 @@ __all__ = [
     "InvalidOutput",
     "InvalidRecordError",
     "InvalidScoreError",
+    "JudgeError",
     "LoopDetected",
     "Metered",
     "MeteredScore",
@@ -139,6 +146,7 @@ __all__ = [
     "RouterError",
     "RunEvent",
     "RunResult",
+    "SchemaTooNewError",
     "ScoringError",
     "SlidingWindowThompson",
     "StaticOrder",

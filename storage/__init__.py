@@ -10,9 +10,7 @@ Example:
 import logging
 from typing import TYPE_CHECKING
 
-from bandits._lazy import lazy_attributes
-from storage._controls import MODES, PathState, Spend
-from storage._errors import (
+from bandits._errors import (
     CorruptStoreError,
     InvalidRecordError,
     SchemaTooNewError,
@@ -20,6 +18,8 @@ from storage._errors import (
     StoreUnavailableError,
     UnknownRequestError,
 )
+from bandits._lazy import lazy_attributes
+from storage._controls import MODES, PathState, Spend
 from storage._memory import MemoryStore
 from storage._open import default_store_url, open_store
 from storage._protocol import Store
