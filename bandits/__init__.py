@@ -8,15 +8,15 @@ Example:
     ['a', 'b']
 """
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
 from bandits._changepoint import ChangeDetector, bernoulli_kl
 from bandits._errors import ConfigError, InvalidScoreError, RouterError
-from bandits._lazy import lazy_attributes
+from bandits._lazy import lazy_attributes as _lazy_attributes
 from bandits._posterior import BetaPosterior, check_score
 from bandits._propensity import first_place_probabilities
 
-if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
+if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
     from bandits._ope import (
         OffPolicyEstimate,
         doubly_robust_estimate,
@@ -88,4 +88,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_attributes("bandits", _LAZY, globals(), __all__)
+__getattr__, __dir__ = _lazy_attributes("bandits", _LAZY, globals(), __all__)

@@ -10,7 +10,7 @@ Example:
     True
 """
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
 from bandits._errors import (
     AllPathsFailed,
@@ -34,7 +34,7 @@ from bandits._errors import (
     StreamInterrupted,
     UnknownRequestError,
 )
-from bandits._lazy import lazy_attributes
+from bandits._lazy import lazy_attributes as _lazy_attributes
 from router._adaptive import AdaptiveThompson
 from router._breaker import Breaker
 from router._budget import Budget, Metered, MeteredScore, UnpricedPathWarning
@@ -52,7 +52,7 @@ from router._router import Router
 from router._taxonomy import Classifier, ErrorClass
 from router._validation import strip_code_fences, validate_output
 
-if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
+if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
     from router._baselines import (
         UCB1,
         DiscountedThompson,
@@ -165,4 +165,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_attributes("router", _LAZY, globals(), __all__)
+__getattr__, __dir__ = _lazy_attributes("router", _LAZY, globals(), __all__)
