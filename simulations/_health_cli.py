@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from bandits import ConfigError
 
 if TYPE_CHECKING:
-    from storage import Store
+    from storage import ReadStore
 
 
 def add_health_commands(subparsers: Any) -> None:
@@ -101,14 +101,14 @@ def run_health(args: argparse.Namespace) -> int:
     return 1 if any(result.breached for result in results) else 0
 
 
-def _store_tasks(store: Store) -> list[str]:
+def _store_tasks(store: ReadStore) -> list[str]:
     """Every task of a SQL store (none for ``memory://``, which does not list them)."""
     from storage import store_tasks
 
     return [] if store.url.startswith("memory:") else store_tasks(store)
 
 
-def _require_task(store: Store, task: str) -> None:
+def _require_task(store: ReadStore, task: str) -> None:
     """Raise ConfigError unless the (SQL) store holds ``task``."""
     from simulations._analysis_cli import _tasks_hint
     from storage import store_tasks

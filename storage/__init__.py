@@ -22,7 +22,8 @@ from bandits._lazy import lazy_attributes as _lazy_attributes
 from storage._controls import MODES, PathState, Spend
 from storage._memory import MemoryStore
 from storage._open import default_store_url, open_store
-from storage._protocol import Store
+from storage._protocol import ControlStore, EvidenceStore, ReadStore, SpendStore, Store
+from storage._reads import OutcomeFilter
 from storage._records import SERVED_ATTEMPT, DailyAggregate, Outcome, PathPosterior, Report
 from storage._waits import StoreWaits, store_waits
 
@@ -62,18 +63,23 @@ __all__ = [
     "MODES",
     "SERVED_ATTEMPT",
     "BatchingStore",
+    "ControlStore",
     "CorruptStoreError",
     "DailyAggregate",
+    "EvidenceStore",
     "InvalidRecordError",
     "MemoryStore",
     "Outcome",
+    "OutcomeFilter",
     "PathPosterior",
     "PathState",
+    "ReadStore",
     "Report",
     "ResilientStore",
     "SQLStore",
     "SchemaTooNewError",
     "Spend",
+    "SpendStore",
     "Store",
     "StoreError",
     "StoreUnavailableError",
