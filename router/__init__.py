@@ -12,6 +12,7 @@ Example:
 
 import typing as _typing
 
+from bandits._adaptive import AdaptiveThompson
 from bandits._errors import (
     AllPathsFailed,
     BudgetExceeded,
@@ -35,7 +36,7 @@ from bandits._errors import (
     UnknownRequestError,
 )
 from bandits._lazy import lazy_attributes as _lazy_attributes
-from router._adaptive import AdaptiveThompson
+from bandits._policy import Choice, Policy, Reset
 from router._breaker import Breaker
 from router._budget import Budget, Metered, MeteredScore, UnpricedPathWarning
 from router._canary import Canary
@@ -45,7 +46,6 @@ from router._events import AttemptEvent, Observer, RunEvent
 from router._guard import note_tool_call
 from router._limits import RateLimit
 from router._path import Path
-from router._policy import Choice, Policy, Reset
 from router._result import Attempt, RunResult
 from router._retry import Retry
 from router._router import Router
@@ -53,7 +53,7 @@ from router._taxonomy import Classifier, ErrorClass
 from router._validation import strip_code_fences, validate_output
 
 if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
-    from router._baselines import (
+    from bandits._baselines import (
         UCB1,
         DiscountedThompson,
         EpsilonGreedy,
@@ -62,8 +62,8 @@ if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr_
         StaticOrder,
         Thompson,
     )
-    from router._cost import CostAware
-    from router._glr import GLRklUCB
+    from bandits._cost import CostAware
+    from bandits._glr import GLRklUCB
     from router._health import DEFAULT_RULES as DEFAULT_HEALTH_RULES
     from router._health import HealthResult, HealthRule, evaluate_health
     from router._logging import StructuredLog
@@ -73,15 +73,15 @@ if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr_
     from router._streaming import AsyncStream, Stream
 
 _LAZY = {
-    "UCB1": ("router._baselines", "UCB1"),
-    "DiscountedThompson": ("router._baselines", "DiscountedThompson"),
-    "EpsilonGreedy": ("router._baselines", "EpsilonGreedy"),
-    "RoundRobin": ("router._baselines", "RoundRobin"),
-    "SlidingWindowThompson": ("router._baselines", "SlidingWindowThompson"),
-    "StaticOrder": ("router._baselines", "StaticOrder"),
-    "Thompson": ("router._baselines", "Thompson"),
-    "CostAware": ("router._cost", "CostAware"),
-    "GLRklUCB": ("router._glr", "GLRklUCB"),
+    "UCB1": ("bandits._baselines", "UCB1"),
+    "DiscountedThompson": ("bandits._baselines", "DiscountedThompson"),
+    "EpsilonGreedy": ("bandits._baselines", "EpsilonGreedy"),
+    "RoundRobin": ("bandits._baselines", "RoundRobin"),
+    "SlidingWindowThompson": ("bandits._baselines", "SlidingWindowThompson"),
+    "StaticOrder": ("bandits._baselines", "StaticOrder"),
+    "Thompson": ("bandits._baselines", "Thompson"),
+    "CostAware": ("bandits._cost", "CostAware"),
+    "GLRklUCB": ("bandits._glr", "GLRklUCB"),
     "DEFAULT_HEALTH_RULES": ("router._health", "DEFAULT_RULES"),
     "HealthResult": ("router._health", "HealthResult"),
     "HealthRule": ("router._health", "HealthRule"),
