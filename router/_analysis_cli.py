@@ -64,7 +64,7 @@ def add_analysis_commands(subparsers: Any) -> None:
 
 def run_stats(args: argparse.Namespace) -> int:
     """Print the per-path table of ``args.task`` in the store ``args.store``."""
-    from simulations._simulated import simulated_note
+    from router._simulated import simulated_note
     from storage import path_stats
 
     store = open_existing_store(args.store)

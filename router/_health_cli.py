@@ -54,7 +54,7 @@ def run_health(args: argparse.Namespace) -> int:
     """Print every rule of every task with its value and status; 1 if any is breached."""
     from router import DEFAULT_HEALTH_RULES, evaluate_health
     from router._health import format_value, format_window
-    from simulations._simulated import simulated_note
+    from router._simulated import simulated_note
     from storage._open import open_existing_store
 
     store = open_existing_store(args.store)
@@ -110,7 +110,7 @@ def _store_tasks(store: ReadStore) -> list[str]:
 
 def _require_task(store: ReadStore, task: str) -> None:
     """Raise ConfigError unless the (SQL) store holds ``task``."""
-    from simulations._analysis_cli import _tasks_hint
+    from router._analysis_cli import _tasks_hint
     from storage import store_tasks
 
     if task not in store_tasks(store):
