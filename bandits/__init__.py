@@ -1,4 +1,4 @@
-"""Pure bandit math: Beta posteriors, Thompson sampling and propensities (no I/O).
+"""Pure bandit math: posteriors, the routing policies, propensities, change detection (no I/O).
 
 Example:
     >>> import numpy as np
@@ -8,15 +8,29 @@ Example:
     ['a', 'b']
 """
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
+from bandits._adaptive import AdaptiveThompson
 from bandits._changepoint import ChangeDetector, bernoulli_kl
 from bandits._errors import ConfigError, InvalidScoreError, RouterError
-from bandits._lazy import lazy_attributes
+from bandits._lazy import lazy_attributes as _lazy_attributes
+from bandits._path_posterior import PathPosterior
+from bandits._policy import Choice, Policy, Reset
 from bandits._posterior import BetaPosterior, check_score
 from bandits._propensity import first_place_probabilities
 
-if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
+if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
+    from bandits._baselines import (
+        UCB1,
+        DiscountedThompson,
+        EpsilonGreedy,
+        RoundRobin,
+        SlidingWindowThompson,
+        StaticOrder,
+        Thompson,
+    )
+    from bandits._cost import CostAware
+    from bandits._glr import GLRklUCB
     from bandits._ope import (
         OffPolicyEstimate,
         doubly_robust_estimate,
@@ -36,10 +50,18 @@ if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold
         simulate_ucb1,
     )
 
-# `import router` imports bandits but needs none of these (Thompson ranking only for the
-# baseline policies, themselves lazy): off-policy evaluation, simulators and ranking load
-# on first use.
+# `import router` imports bandits but needs none of these: the baseline policies,
+# off-policy evaluation, simulators and Thompson ranking load on first use.
 _LAZY = {
+    "UCB1": "bandits._baselines",
+    "DiscountedThompson": "bandits._baselines",
+    "EpsilonGreedy": "bandits._baselines",
+    "RoundRobin": "bandits._baselines",
+    "SlidingWindowThompson": "bandits._baselines",
+    "StaticOrder": "bandits._baselines",
+    "Thompson": "bandits._baselines",
+    "CostAware": "bandits._cost",
+    "GLRklUCB": "bandits._glr",
     "OffPolicyEstimate": "bandits._ope",
     "doubly_robust_estimate": "bandits._ope",
     "effective_sample_size": "bandits._ope",
@@ -60,13 +82,27 @@ _LAZY = {
 }
 
 __all__ = [
+    "UCB1",
+    "AdaptiveThompson",
     "BetaPosterior",
     "ChangeDetector",
+    "Choice",
     "ConfigError",
+    "CostAware",
+    "DiscountedThompson",
+    "EpsilonGreedy",
+    "GLRklUCB",
     "InvalidScoreError",
     "OffPolicyEstimate",
+    "PathPosterior",
+    "Policy",
     "RegretCurve",
+    "Reset",
+    "RoundRobin",
     "RouterError",
+    "SlidingWindowThompson",
+    "StaticOrder",
+    "Thompson",
     "bernoulli_kl",
     "check_score",
     "doubly_robust_estimate",
@@ -88,4 +124,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_attributes("bandits", _LAZY, globals(), __all__)
+__getattr__, __dir__ = _lazy_attributes("bandits", _LAZY, globals(), __all__)

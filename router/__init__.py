@@ -10,44 +10,50 @@ Example:
     True
 """
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
-from bandits._lazy import lazy_attributes
-from router._adaptive import AdaptiveThompson
-from router._breaker import Breaker
-from router._budget import Budget, BudgetExceeded, Metered, MeteredScore, UnpricedPathWarning
-from router._canary import Canary
-from router._clock import Clock, FakeClock
-from router._errors import (
+from bandits._adaptive import AdaptiveThompson
+from bandits._errors import (
     AllPathsFailed,
+    BudgetExceeded,
     ConfigError,
     CorruptStoreError,
+    InputTooLarge,
     InvalidCostError,
+    InvalidOutput,
     InvalidRecordError,
     InvalidScoreError,
+    JudgeError,
+    LoopDetected,
     PathTimeout,
     RateLimitExceeded,
     RouterError,
+    SchemaTooNewError,
     ScoringError,
     StoreError,
     StoreUnavailableError,
     StreamInterrupted,
     UnknownRequestError,
 )
+from bandits._lazy import lazy_attributes as _lazy_attributes
+from bandits._policy import Choice, Policy, Reset
+from router._breaker import Breaker
+from router._budget import Budget, Metered, MeteredScore, UnpricedPathWarning
+from router._canary import Canary
+from router._clock import Clock, FakeClock
 from router._escalation import Alert, Escalation
 from router._events import AttemptEvent, Observer, RunEvent
-from router._guard import InputTooLarge, LoopDetected, note_tool_call
+from router._guard import note_tool_call
 from router._limits import RateLimit
 from router._path import Path
-from router._policy import Choice, Policy, Reset
 from router._result import Attempt, RunResult
 from router._retry import Retry
 from router._router import Router
 from router._taxonomy import Classifier, ErrorClass
-from router._validation import InvalidOutput, strip_code_fences, validate_output
+from router._validation import strip_code_fences, validate_output
 
-if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
-    from router._baselines import (
+if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
+    from bandits._baselines import (
         UCB1,
         DiscountedThompson,
         EpsilonGreedy,
@@ -56,8 +62,8 @@ if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold
         StaticOrder,
         Thompson,
     )
-    from router._cost import CostAware
-    from router._glr import GLRklUCB
+    from bandits._cost import CostAware
+    from bandits._glr import GLRklUCB
     from router._health import DEFAULT_RULES as DEFAULT_HEALTH_RULES
     from router._health import HealthResult, HealthRule, evaluate_health
     from router._logging import StructuredLog
@@ -67,15 +73,15 @@ if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold
     from router._streaming import AsyncStream, Stream
 
 _LAZY = {
-    "UCB1": ("router._baselines", "UCB1"),
-    "DiscountedThompson": ("router._baselines", "DiscountedThompson"),
-    "EpsilonGreedy": ("router._baselines", "EpsilonGreedy"),
-    "RoundRobin": ("router._baselines", "RoundRobin"),
-    "SlidingWindowThompson": ("router._baselines", "SlidingWindowThompson"),
-    "StaticOrder": ("router._baselines", "StaticOrder"),
-    "Thompson": ("router._baselines", "Thompson"),
-    "CostAware": ("router._cost", "CostAware"),
-    "GLRklUCB": ("router._glr", "GLRklUCB"),
+    "UCB1": ("bandits._baselines", "UCB1"),
+    "DiscountedThompson": ("bandits._baselines", "DiscountedThompson"),
+    "EpsilonGreedy": ("bandits._baselines", "EpsilonGreedy"),
+    "RoundRobin": ("bandits._baselines", "RoundRobin"),
+    "SlidingWindowThompson": ("bandits._baselines", "SlidingWindowThompson"),
+    "StaticOrder": ("bandits._baselines", "StaticOrder"),
+    "Thompson": ("bandits._baselines", "Thompson"),
+    "CostAware": ("bandits._cost", "CostAware"),
+    "GLRklUCB": ("bandits._glr", "GLRklUCB"),
     "DEFAULT_HEALTH_RULES": ("router._health", "DEFAULT_RULES"),
     "HealthResult": ("router._health", "HealthResult"),
     "HealthRule": ("router._health", "HealthRule"),
@@ -120,6 +126,7 @@ __all__ = [
     "InvalidOutput",
     "InvalidRecordError",
     "InvalidScoreError",
+    "JudgeError",
     "LoopDetected",
     "Metered",
     "MeteredScore",
@@ -139,6 +146,7 @@ __all__ = [
     "RouterError",
     "RunEvent",
     "RunResult",
+    "SchemaTooNewError",
     "ScoringError",
     "SlidingWindowThompson",
     "StaticOrder",
@@ -157,4 +165,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_attributes("router", _LAZY, globals(), __all__)
+__getattr__, __dir__ = _lazy_attributes("router", _LAZY, globals(), __all__)

@@ -11,31 +11,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bandits import ConfigError, RouterError
-from router._errors import InvalidCostError
+from bandits import ConfigError
+from bandits._errors import BudgetExceeded as BudgetExceeded  # noqa: PLC0414 (old home)
+from bandits._errors import InvalidCostError
 from router._names import shown
 from router._outage import OutageLog
 from router._path import Path
-from router._result import Attempt
 from storage import Spend, Store, StoreError
 
 logger = logging.getLogger("outcome_router")
 
 SECONDS_PER_DAY = 86_400.0
 Action = Literal["block", "cheapest", "escalate"]
-
-
-class BudgetExceeded(RouterError):
-    """A task's or customer's daily budget is spent and the budget's action is ``block``.
-
-    ``scope`` names what is over (``task:<t>`` or ``customer:<t>:<c>``); ``attempts``
-    holds the attempts the run made before the budget stopped it (often none).
-    """
-
-    def __init__(self, message: str, scope: str, attempts: Sequence[Attempt] = ()) -> None:
-        super().__init__(message)
-        self.scope = scope
-        self.attempts = list(attempts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +119,7 @@ def check_tokens(name: str, value: object) -> int | None:
         >>> check_tokens("tokens_in", 1.5)
         Traceback (most recent call last):
         ...
-        router._errors.InvalidCostError: tokens_in must be a whole number of tokens >= 0 ...
+        router.InvalidCostError: tokens_in must be a whole number of tokens >= 0 ...
     """
     if value is None:
         return None
@@ -153,7 +140,7 @@ def check_cost(name: str, value: object) -> float | None:
         >>> check_cost("cost", -1000)
         Traceback (most recent call last):
         ...
-        router._errors.InvalidCostError: cost must be a finite number of dollars >= 0 ...
+        router.InvalidCostError: cost must be a finite number of dollars >= 0 ...
     """
     if value is None:
         return None

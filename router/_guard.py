@@ -6,18 +6,9 @@ import contextvars
 from collections import Counter
 from typing import Any
 
-from bandits import ConfigError, RouterError
-
-
-class InputTooLarge(RouterError, ValueError):
-    """The request input is larger than the router's ``max_input_size``; no path was called."""
-
-
-class LoopDetected(RouterError):
-    """A run attempted the same path, or called the same tool, more than ``loop_limit`` times.
-
-    The run stops at once (no fallback): an agent stuck in a loop only burns money.
-    """
+from bandits import ConfigError
+from bandits._errors import InputTooLarge as InputTooLarge  # noqa: PLC0414 (old home)
+from bandits._errors import LoopDetected as LoopDetected  # noqa: PLC0414 (old home)
 
 
 def input_size(value: Any) -> int:

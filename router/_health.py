@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Final
 from bandits import ConfigError
 from router._escalation import Alert
 from router._names import shown
-from storage import Store, outcomes_frame
+from storage import ReadStore, outcomes_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -187,7 +187,7 @@ class HealthResult:
 
 
 def evaluate_health(
-    store: Store,
+    store: ReadStore,
     task: str | None = None,
     *,
     now: float | None = None,

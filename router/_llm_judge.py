@@ -9,7 +9,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from bandits import ConfigError, RouterError
+from bandits import ConfigError
+from bandits._errors import JudgeError as JudgeError  # noqa: PLC0414 (old home)
 from router._budget import MeteredScore
 from router._litellm import LITELLM, require_litellm
 from router._llm_request import (
@@ -24,10 +25,6 @@ from router._llm_request import (
 
 if TYPE_CHECKING:
     import numpy as np
-
-
-class JudgeError(RouterError):
-    """The judge model failed or did not answer with a grade (and there is no cheap_check)."""
 
 
 JUDGE_INSTRUCTIONS = (

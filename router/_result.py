@@ -26,6 +26,13 @@ class Attempt:
         """True when the path returned an output (whatever its score)."""
         return self.error is None and self.error_class is None
 
+    @property
+    def error_text(self) -> str:
+        """``str(error)`` through the default redaction (API keys, e-mails... masked)."""
+        from router._redact import error_text  # providers' error texts may hold keys, e-mails
+
+        return error_text(self.error)
+
 
 @dataclass(frozen=True, slots=True)
 class RunResult:

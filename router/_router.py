@@ -15,7 +15,8 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError, RouterError, check_score
-from router._adaptive import AdaptiveThompson
+from bandits._adaptive import AdaptiveThompson
+from bandits._policy import Choice, Policy, Reset
 from router._attempts import AttemptJudge, Judged
 from router._breaker import Breaker, PathGate
 from router._budget import Budget, BudgetExceeded, BudgetKeeper, warn_unpriced
@@ -32,7 +33,6 @@ from router._limits import Limiter, RateLimit
 from router._names import check_name, shown
 from router._outage import OutageLog
 from router._path import Path
-from router._policy import Choice, Policy, Reset
 from router._result import RunResult
 from router._retry import Retry
 from router._settings import (

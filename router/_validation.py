@@ -5,17 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any, TypeVar
 
-from bandits import RouterError
+from bandits._errors import InvalidOutput as InvalidOutput  # noqa: PLC0414 (old home)
 from router._names import shown
 
 T = TypeVar("T")
 
 _FENCE = re.compile(r"^\s*```[A-Za-z0-9_+-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
-
-
-class InvalidOutput(RouterError, ValueError):
-    """A path answered, but its output does not fit the expected model (error class
-    ``invalid_output``: the attempt scores 0 and the next path is tried)."""
 
 
 def strip_code_fences(text: str) -> str:

@@ -12,12 +12,21 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bandits._fading import DEFAULT_HORIZON
 from router import Choice, Policy
-from storage import Outcome, PathPosterior, Report, Store
+from storage import (
+    DailyAggregate,
+    Outcome,
+    OutcomeFilter,
+    PathPosterior,
+    PathState,
+    Report,
+    Spend,
+    Store,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -88,20 +97,6 @@ class _Pending:
             action(*arguments)
 
 
-_IMMEDIATE = frozenset(
-    {
-        "path_states",
-        "set_path_mode",
-        "count_failure",
-        "count_success",
-        "claim_trial",
-        "add_spend",
-        "reserve_spend",
-        "spend",
-    }
-)
-
-
 class DelayedStore:
     """A store whose ``record`` lands only when the simulated call has finished.
 
@@ -152,17 +147,6 @@ class DelayedStore:
         self._pending.defer(self.inner.record_many, batch)
         return len(batch)
 
-    def __getattr__(self, name: str) -> Any:
-        # Path states and spending (kill switch, breakers, budgets) are immediate, like a
-        # real store's; anything else the wrapped store offers (pruning, exports) acts on
-        # all outcomes, so what is pending is recorded first.
-        inner = self.__dict__.get("inner")
-        if inner is None:
-            raise AttributeError(name)
-        if name not in _IMMEDIATE:
-            self.flush()
-        return getattr(inner, name)
-
     def reset(
         self,
         task: str,
@@ -192,6 +176,70 @@ class DelayedStore:
         """Everything, after recording everything pending."""
         self.flush()
         return self.inner.outcomes(task)
+
+    def prune(self, older_than: float) -> int:
+        """After recording everything pending (pruning acts on all outcomes)."""
+        self.flush()
+        return self.inner.prune(older_than)
+
+    def daily_aggregates(self, task: str) -> list[DailyAggregate]:
+        """Everything, after recording everything pending."""
+        self.flush()
+        return self.inner.daily_aggregates(task)
+
+    def tasks(self) -> list[str]:
+        """Every task, after recording everything pending."""
+        self.flush()
+        return self.inner.tasks()
+
+    def outcome_chunks(
+        self, keep: OutcomeFilter, chunksize: int
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Everything kept, after recording everything pending."""
+        self.flush()
+        return self.inner.outcome_chunks(keep, chunksize)
+
+    # Path states and spending (kill switch, breakers, budgets) are immediate, like a
+    # real store's: only outcomes wait for their simulated call to finish.
+
+    def path_states(self, task: str) -> dict[str, PathState]:
+        """Immediate."""
+        return self.inner.path_states(task)
+
+    def set_path_mode(self, task: str, path: str, mode: str, at: float) -> None:
+        """Immediate."""
+        self.inner.set_path_mode(task, path, mode, at)
+
+    def count_failure(self, task: str, path: str, at: float, threshold: int) -> PathState:
+        """Immediate."""
+        return self.inner.count_failure(task, path, at, threshold)
+
+    def count_success(self, task: str, path: str, at: float) -> None:
+        """Immediate."""
+        self.inner.count_success(task, path, at)
+
+    def claim_trial(self, task: str, path: str, at: float, recovery: float) -> bool:
+        """Immediate."""
+        return self.inner.claim_trial(task, path, at, recovery)
+
+    def add_spend(self, scope: str, day: int, tokens: int, cost: float) -> Spend:
+        """Immediate."""
+        return self.inner.add_spend(scope, day, tokens, cost)
+
+    def reserve_spend(
+        self,
+        scope: str,
+        day: int,
+        tokens: int,
+        cost: float,
+        limits: tuple[float | None, int | None],
+    ) -> Spend | None:
+        """Immediate."""
+        return self.inner.reserve_spend(scope, day, tokens, cost, limits)
+
+    def spend(self, scope: str, day: int) -> Spend:
+        """Immediate."""
+        return self.inner.spend(scope, day)
 
     def flush(self) -> None:
         """Record every pending outcome now."""

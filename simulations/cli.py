@@ -1,4 +1,7 @@
-"""The ``outcome-router`` command line: simulate scenarios (more commands join later)."""
+"""The simulator's commands (``outcome-router simulate``), registered by :mod:`router.cli`.
+
+``main`` is :func:`router.cli.main`, kept here for ``python -m simulations``.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +11,20 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
-from bandits import ConfigError, RouterError
-from simulations._analysis_cli import add_analysis_commands
-from simulations._health_cli import add_health_commands
+from bandits import ConfigError
+from router.cli import main
 from simulations._random_experiment import BASELINES
-from storage._cli import add_db_commands
-from storage._paths_cli import add_paths_commands
+
+__all__ = ["add_simulator_commands", "main"]
 
 # The policies a --random run compares by default (benchmarks/random_envs.py's set).
 RANDOM_POLICIES = ("router", *BASELINES)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``outcome-router`` and ``python -m simulations``.
-
-    Example:
-        >>> main(["simulate", "--list"])  # doctest: +ELLIPSIS
-        incident ...
-        stationary ...
-        0
-    """
-    parser = argparse.ArgumentParser(
-        prog="outcome-router", description="Adaptive routing for LLM and agent workloads."
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_simulator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``simulate`` with the ``outcome-router`` command line (:mod:`router.cli`)."""
     _add_simulate(
         commands.add_parser(
             "simulate",
@@ -44,16 +33,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "side; print a table, write PNG plots and a JSON file of results.",
         )
     )
-    add_analysis_commands(commands)
-    add_db_commands(commands)
-    add_paths_commands(commands)
-    add_health_commands(commands)
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args))
-    except RouterError as exc:
-        print(f"outcome-router: error: {exc}", file=sys.stderr)
-        return 2
 
 
 def _add_simulate(parser: argparse.ArgumentParser) -> None:
@@ -248,16 +227,6 @@ class _ProgressBar:
 
     def __exit__(self, *exc_info: object) -> None:
         self._bar.close()
-
-
-def _version() -> str:
-    """The installed distribution's version (``unknown`` when run from a bare checkout)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("outcome-router")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 def _at_least(low: int):  # type: ignore[no-untyped-def]

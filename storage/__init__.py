@@ -7,12 +7,10 @@ Example:
     True
 """
 
-import logging
-from typing import TYPE_CHECKING
+import logging as _logging
+import typing as _typing
 
-from bandits._lazy import lazy_attributes
-from storage._controls import MODES, PathState, Spend
-from storage._errors import (
+from bandits._errors import (
     CorruptStoreError,
     InvalidRecordError,
     SchemaTooNewError,
@@ -20,18 +18,21 @@ from storage._errors import (
     StoreUnavailableError,
     UnknownRequestError,
 )
+from bandits._lazy import lazy_attributes as _lazy_attributes
+from storage._controls import MODES, PathState, Spend
 from storage._memory import MemoryStore
 from storage._open import default_store_url, open_store
-from storage._protocol import Store
+from storage._protocol import ControlStore, EvidenceStore, ReadStore, SpendStore, Store
+from storage._reads import OutcomeFilter
 from storage._records import SERVED_ATTEMPT, DailyAggregate, Outcome, PathPosterior, Report
 from storage._waits import StoreWaits, store_waits
 
 # The library's one logger (router and storage log to it): a NullHandler, as libraries
 # do, so that its warnings reach only the handlers the application configures, and never
 # stderr through logging's last-resort handler.
-logging.getLogger("outcome_router").addHandler(logging.NullHandler())
+_logging.getLogger("outcome_router").addHandler(_logging.NullHandler())
 
-if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
+if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold start
     from storage._batching import BatchingStore
     from storage._export import (
         daily_spend,
@@ -42,7 +43,7 @@ if TYPE_CHECKING:  # at run time these load on first use (see __getattr__): cold
         store_tasks,
     )
     from storage._resilient import ResilientStore
-    from storage._sql import SQLStore as SQLStore
+    from storage._sql import SQLStore
 
 # `import router` needs none of these: wrappers, exports and SQLStore (which pulls in
 # SQLAlchemy) load when first asked for.
@@ -62,17 +63,23 @@ __all__ = [
     "MODES",
     "SERVED_ATTEMPT",
     "BatchingStore",
+    "ControlStore",
     "CorruptStoreError",
     "DailyAggregate",
+    "EvidenceStore",
     "InvalidRecordError",
     "MemoryStore",
     "Outcome",
+    "OutcomeFilter",
     "PathPosterior",
     "PathState",
+    "ReadStore",
     "Report",
     "ResilientStore",
+    "SQLStore",
     "SchemaTooNewError",
     "Spend",
+    "SpendStore",
     "Store",
     "StoreError",
     "StoreUnavailableError",
@@ -90,4 +97,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_attributes("storage", _LAZY, globals(), [*__all__, "SQLStore"])
+__getattr__, __dir__ = _lazy_attributes("storage", _LAZY, globals(), __all__)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from bandits import ConfigError
 from bandits._fading import DEFAULT_HORIZON
 from storage._checks import check_outcome, check_outcomes
+from storage._controls import PathState, Spend
 from storage._pending import with_outcomes
 from storage._protocol import Store
-from storage._records import Outcome, PathPosterior, Report
+from storage._reads import OutcomeFilter, Row
+from storage._records import DailyAggregate, Outcome, PathPosterior, Report
 from storage._set_aside import SetAside, write_batch
 
 
@@ -43,8 +44,10 @@ class BatchingStore:
     aside (counted in :attr:`rejected`) and the rest are written. If a flush fails
     otherwise, the error propagates and the outcomes stay queued;
     wrap the inner store in :class:`storage.ResilientStore` to keep working through
-    outages: ``BatchingStore(ResilientStore(open_store(url)))``. Other attributes of
-    ``inner`` are passed through. Safe to share between threads.
+    outages: ``BatchingStore(ResilientStore(open_store(url)))``. Path controls and
+    spending go straight through (not batched); the other reads and ``prune`` write the
+    queue first. It offers the methods of :class:`storage.Store` and nothing else of
+    ``inner``. Safe to share between threads.
 
     Example:
         >>> from storage import MemoryStore
@@ -201,6 +204,68 @@ class BatchingStore:
         self.flush()
         return self._inner.outcomes(task)
 
+    def prune(self, older_than: float) -> int:
+        """Write the queue, then prune the store's old outcomes."""
+        self.flush()
+        return self._inner.prune(older_than)
+
+    def daily_aggregates(self, task: str) -> list[DailyAggregate]:
+        """Write the queue, then the store's daily sums of ``task``."""
+        self.flush()
+        return self._inner.daily_aggregates(task)
+
+    def tasks(self) -> list[str]:
+        """Write the queue, then the store's tasks."""
+        self.flush()
+        return self._inner.tasks()
+
+    def outcome_chunks(self, keep: OutcomeFilter, chunksize: int) -> Iterator[list[Row]]:
+        """Write the queue, then the store's kept outcomes in chunks."""
+        self.flush()
+        return self._inner.outcome_chunks(keep, chunksize)
+
+    # Path controls and spending are not batched: breakers, the kill switch and budgets
+    # are shared by every process and must act at once, so they go straight through.
+
+    def path_states(self, task: str) -> dict[str, PathState]:
+        """The store's path states (not batched)."""
+        return self._inner.path_states(task)
+
+    def set_path_mode(self, task: str, path: str, mode: str, at: float) -> None:
+        """Set a path's mode in the store (not batched)."""
+        self._inner.set_path_mode(task, path, mode, at)
+
+    def count_failure(self, task: str, path: str, at: float, threshold: int) -> PathState:
+        """Count a breaker failure in the store (not batched)."""
+        return self._inner.count_failure(task, path, at, threshold)
+
+    def count_success(self, task: str, path: str, at: float) -> None:
+        """Close the path's breaker in the store (not batched)."""
+        self._inner.count_success(task, path, at)
+
+    def claim_trial(self, task: str, path: str, at: float, recovery: float) -> bool:
+        """Claim a breaker's trial call in the store (not batched)."""
+        return self._inner.claim_trial(task, path, at, recovery)
+
+    def add_spend(self, scope: str, day: int, tokens: int, cost: float) -> Spend:
+        """Add spending in the store (not batched)."""
+        return self._inner.add_spend(scope, day, tokens, cost)
+
+    def reserve_spend(
+        self,
+        scope: str,
+        day: int,
+        tokens: int,
+        cost: float,
+        limits: tuple[float | None, int | None],
+    ) -> Spend | None:
+        """Reserve spending in the store (not batched)."""
+        return self._inner.reserve_spend(scope, day, tokens, cost, limits)
+
+    def spend(self, scope: str, day: int) -> Spend:
+        """A scope's spending in the store (not batched)."""
+        return self._inner.spend(scope, day)
+
     def flush(self) -> int:
         """Write every queued outcome now with one ``record_many``; return how many were new."""
         with self._flush_lock:
@@ -227,11 +292,6 @@ class BatchingStore:
             self.flush()
         finally:
             self._inner.close()
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):  # not set yet (copy, pickle): do not recurse into _inner
-            raise AttributeError(name)
-        return getattr(self._inner, name)
 
     def __repr__(self) -> str:
         return (

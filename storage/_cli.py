@@ -1,4 +1,4 @@
-"""``outcome-router db ...``: schema commands, wired into the CLI by ``simulations.cli``."""
+"""``outcome-router db ...``: schema commands, wired into the CLI by ``router.cli``."""
 
 from __future__ import annotations
 

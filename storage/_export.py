@@ -5,10 +5,10 @@ Every function imports pandas (and, for SQL stores, SQLAlchemy) when called, so
 ``float64`` for scores, ``bool`` for ``errored``, ``Int64`` for token counts, and
 timestamps as ``datetime64[ns, UTC]``.
 
-SQL stores are read with SQLAlchemy Core through :attr:`SQLStore.engine` and
-streamed in chunks (server-side cursor on PostgreSQL), so millions of outcomes need
-not fit in memory at once. Any other store (``memory://``) is read through
-:meth:`Store.outcomes`, which needs a task.
+Every function reads through :class:`storage.ReadStore` only, so a wrapped store
+(the router's own ``router.store``) exports like the store it wraps. SQL stores stream
+outcomes in chunks (server-side cursor on PostgreSQL), so millions of outcomes need
+not fit in memory at once; a ``memory://`` store is read one task at a time.
 """
 
 from __future__ import annotations
@@ -16,37 +16,18 @@ from __future__ import annotations
 import datetime
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from bandits import ConfigError
 from bandits._fading import DEFAULT_HORIZON
 from storage._daily import SECONDS_PER_DAY
-from storage._protocol import Store
-from storage._records import Outcome, PathPosterior
+from storage._protocol import ReadStore
+from storage._reads import COLUMNS, OutcomeFilter
+from storage._records import PathPosterior
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from storage._sql import SQLStore
-
-COLUMNS = (
-    "request_id",
-    "attempt",
-    "task",
-    "path",
-    "score",
-    "error_class",
-    "errored",
-    "latency_ms",
-    "propensity",
-    "customer",
-    "tokens_in",
-    "tokens_out",
-    "cost",
-    "created_at",
-    "reported_at",
-)
 _CATEGORIES = ("task", "path", "error_class", "customer")
 _FLOATS = ("score", "latency_ms", "propensity", "cost")
 _TOKENS = ("tokens_in", "tokens_out")
@@ -55,28 +36,8 @@ DEFAULT_CHUNKSIZE = 100_000
 _UTC_NS: Final = "datetime64[ns, UTC]"
 
 
-@dataclass(frozen=True, slots=True)
-class _Filter:
-    """The rows an export keeps; times are seconds since the epoch (since <= t < until)."""
-
-    task: str | None
-    paths: tuple[str, ...] | None
-    since: float | None
-    until: float | None
-    customer: str | None
-
-    def keeps(self, row: Any) -> bool:
-        return (
-            (self.task is None or row.task == self.task)
-            and (self.paths is None or row.path in self.paths)
-            and (self.since is None or row.created_at >= self.since)
-            and (self.until is None or row.created_at < self.until)
-            and (self.customer is None or row.customer == self.customer)
-        )
-
-
 def outcomes_frame(
-    store: Store,
+    store: ReadStore,
     task: str | None = None,
     *,
     paths: Sequence[str] | None = None,
@@ -122,7 +83,7 @@ def outcomes_frame(
 
 
 def iter_outcome_frames(
-    store: Store,
+    store: ReadStore,
     task: str | None = None,
     *,
     paths: Sequence[str] | None = None,
@@ -148,29 +109,19 @@ def iter_outcome_frames(
     """
     if chunksize < 1:
         raise ConfigError(f"chunksize must be >= 1 (rows per frame), got {chunksize}")
-    keep = _Filter(
+    keep = OutcomeFilter(
         task,
         None if paths is None else tuple(paths),
         _seconds(since, "since"),
         _seconds(until, "until"),
         customer,
     )
-    sql = _sql_store(store)
-    if sql is not None:
-        yield from _sql_chunks(sql, keep, chunksize)
-        return
-    if task is None:
-        raise ConfigError(
-            f"store {store.url} can only be exported one task at a time; pass task=..."
-        )
-    kept = sorted((o for o in store.outcomes(task) if keep.keeps(o)), key=_created)
-    rows = [tuple(getattr(outcome, name, None) for name in COLUMNS) for outcome in kept]
-    for start in range(0, len(rows), chunksize):
-        yield _frame(rows[start : start + chunksize])
+    for rows in store.outcome_chunks(keep, chunksize):
+        yield _frame(rows)
 
 
 def posterior_history(
-    store: Store, task: str, *, freq: str = "1h", faded: bool = False
+    store: ReadStore, task: str, *, freq: str = "1h", faded: bool = False
 ) -> pd.DataFrame:
     """Each path's Beta posterior at the end of every ``freq`` interval, from the outcomes.
 
@@ -292,7 +243,7 @@ def _faded_history(
     return history.sort_values(["time", "path"], ignore_index=True)[columns]
 
 
-def daily_spend(store: Store, task: str | None = None) -> pd.DataFrame:
+def daily_spend(store: ReadStore, task: str | None = None) -> pd.DataFrame:
     """Per UTC day, task and customer: requests, attempts, successes, tokens and cost.
 
     ``successes`` sums the scores, ``requests`` counts distinct request ids; tokens sum
@@ -364,7 +315,7 @@ def daily_spend(store: Store, task: str | None = None) -> pd.DataFrame:
     return frame.sort_values(keys, ignore_index=True, na_position="last")
 
 
-def path_stats(store: Store, task: str) -> pd.DataFrame:
+def path_stats(store: ReadStore, task: str) -> pd.DataFrame:
     """Per-path table of ``task``: posterior, traffic, spending, success and latency.
 
     The columns of ``Router.stats()``, with the same names and dtypes (see
@@ -384,17 +335,12 @@ def path_stats(store: Store, task: str) -> pd.DataFrame:
     """
     import numpy as np
 
-    from storage._daily import fold
     from storage._path_table import path_table
 
     posteriors = store.posteriors(task)
     frame = outcomes_frame(store, task)
     names = sorted(set(posteriors) | {str(p) for p in frame["path"].unique()})
-    aggregates = getattr(store, "daily_aggregates", None)
-    if callable(aggregates):
-        daily = aggregates(task)
-    else:  # a store without daily sums: fold its outcomes
-        daily = [t.aggregate(path, day) for (_, path, day), t in fold(store.outcomes(task)).items()]
+    daily = store.daily_aggregates(task)
     table = path_table(names, posteriors, daily)
     firsts = frame.loc[frame["attempt"] == 1, "path"].astype(str).value_counts()
     total_firsts = int(firsts.sum())
@@ -416,7 +362,7 @@ def path_stats(store: Store, task: str) -> pd.DataFrame:
     return table
 
 
-def store_tasks(store: Store) -> list[str]:
+def store_tasks(store: ReadStore) -> list[str]:
     """Every task with outcomes or posteriors in a SQL store, sorted.
 
     A ``memory://`` store does not list its tasks: this raises ConfigError for it.
@@ -428,64 +374,7 @@ def store_tasks(store: Store) -> list[str]:
         >>> store_tasks(store)
         ['t']
     """
-    sql = _sql_store(store)
-    if sql is None:
-        raise ConfigError(f"store {store.url} does not list its tasks; name the task")
-    import sqlalchemy as sa
-
-    from storage._schema import daily, outcomes, posteriors
-    from storage._sqlite import READ_ONLY
-
-    query = sa.union(
-        sa.select(outcomes.c.task).distinct(),
-        sa.select(posteriors.c.task),
-        sa.select(daily.c.task),
-    )
-    with sql.engine.connect() as plain:
-        conn = plain.execution_options(**{READ_ONLY: True})
-        with conn.begin():
-            return sorted(str(name) for (name,) in conn.execute(query))
-
-
-def _sql_store(store: Store) -> SQLStore | None:
-    from storage._memory import MemoryStore
-
-    if isinstance(store, MemoryStore):
-        return None  # no need to load SQLAlchemy
-    from storage._sql import SQLStore
-
-    return store if isinstance(store, SQLStore) else None
-
-
-def _sql_chunks(store: SQLStore, keep: _Filter, chunksize: int) -> Iterator[pd.DataFrame]:
-    import sqlalchemy as sa
-
-    from storage._schema import outcomes
-    from storage._sqlite import READ_ONLY
-
-    query = sa.select(*(outcomes.c[name] for name in COLUMNS)).order_by(
-        outcomes.c.created_at, outcomes.c.id
-    )
-    if keep.task is not None:
-        query = query.where(outcomes.c.task == keep.task)
-    if keep.paths is not None:
-        query = query.where(outcomes.c.path.in_(keep.paths))
-    if keep.since is not None:
-        query = query.where(outcomes.c.created_at >= keep.since)
-    if keep.until is not None:
-        query = query.where(outcomes.c.created_at < keep.until)
-    if keep.customer is not None:
-        query = query.where(outcomes.c.customer == keep.customer)
-    with store.engine.connect() as plain:
-        # yield_per streams: a server-side cursor on PostgreSQL, fetchmany on SQLite.
-        conn = plain.execution_options(**{READ_ONLY: True}, yield_per=chunksize)
-        with conn.begin():
-            for rows in conn.execute(query).partitions():
-                yield _frame([tuple(row) for row in rows])
-
-
-def _created(outcome: Outcome) -> float:
-    return outcome.created_at
+    return store.tasks()
 
 
 def _frame(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
@@ -562,20 +451,17 @@ def _add(totals: dict[Any, list[float]], key: Any, values: list[float]) -> None:
 
 
 def _pruned(
-    store: Store,
+    store: ReadStore,
     task: str | None,
     live: dict[tuple[str, int], list[float]],
     sums: tuple[str, ...],
 ) -> list[dict[str, Any]]:
     """Rows for outcomes that prune folded away: daily aggregates minus the live outcomes."""
-    aggregates = getattr(store, "daily_aggregates", None)
-    if aggregates is None:
-        return []
     tasks = [task] if task is not None else store_tasks(store)
     rows = []
     for name in tasks:
         folded: dict[int, list[float]] = {}
-        for agg in aggregates(name):
+        for agg in store.daily_aggregates(name):
             day = round((agg.day - datetime.date(1970, 1, 1)).days)
             values = [agg.attempts, agg.successes, agg.errors, agg.tokens_in, agg.tokens_out]
             _add(folded, day, [float(v) for v in (*values, agg.cost, agg.unpriced)])

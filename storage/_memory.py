@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from bandits import ConfigError
@@ -20,6 +20,7 @@ from storage._controls import MemoryControls
 from storage._daily import DailyTotals, day_of, fold
 from storage._errors import UnknownRequestError, check_served
 from storage._evidence import FadedAdd
+from storage._reads import OutcomeFilter, Row, chunks_of
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report, served_attempt
 
 
@@ -291,6 +292,16 @@ class MemoryStore(MemoryControls):
         for (_, path, day), more in live.items():
             totals[path, day] = totals[path, day].merged(more) if (path, day) in totals else more
         return [totals[key].aggregate(*key) for key in sorted(totals, key=lambda k: (k[1], k[0]))]
+
+    def tasks(self) -> list[str]:
+        """Raises ConfigError: a ``memory://`` store does not list its tasks."""
+        raise ConfigError(f"store {self.url} does not list its tasks; name the task")
+
+    def outcome_chunks(self, keep: OutcomeFilter, chunksize: int) -> Iterator[list[Row]]:
+        """The kept outcomes of ``keep.task`` (ConfigError without one), in chunks."""
+        if keep.task is None:
+            return chunks_of(self.url, (), keep, chunksize)
+        return chunks_of(self.url, self.outcomes(keep.task), keep, chunksize)
 
     def close(self) -> None:
         """Nothing to release."""

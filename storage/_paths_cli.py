@@ -8,7 +8,7 @@ from typing import Any
 
 from bandits import ConfigError
 from storage._open import open_existing_store
-from storage._protocol import Store
+from storage._protocol import ReadStore
 
 _MODE_OF = {"disable": "disabled", "enable": "auto", "force": "forced"}
 
@@ -88,12 +88,12 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _known_paths(store: Store, task: str) -> list[str]:
+def _known_paths(store: ReadStore, task: str) -> list[str]:
     """The paths of ``task`` the store holds a posterior or a mode for, sorted."""
     return sorted(set(store.posteriors(task)) | set(store.path_states(task)))
 
 
-def _check_known(store: Store, task: str, path: str) -> None:
+def _check_known(store: ReadStore, task: str, path: str) -> None:
     """Raise unless ``path`` is a known path of ``task``: a typo must not create a row."""
     known = _known_paths(store, task)
     if path in known:

@@ -1,22 +1,28 @@
-"""The ``Store`` protocol: everything the router needs from persistence."""
+"""The store protocols, one per role, and ``Store``: all of them.
+
+- :class:`EvidenceStore`: posteriors and outcomes, what routing learns from;
+- :class:`ControlStore`: operator modes and circuit breakers;
+- :class:`SpendStore`: daily spending against budgets;
+- :class:`ReadStore`: what exports, analysis and the operators' CLI read.
+
+A wrapper (``ResilientStore``, ``BatchingStore``) implements every method of ``Store``
+itself, each with its own decision (queued, flushed first, or passed through).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 from bandits._fading import DEFAULT_HORIZON
 from storage._controls import PathState, Spend
-from storage._records import Outcome, PathPosterior, Report
+from storage._reads import OutcomeFilter, Row
+from storage._records import DailyAggregate, Outcome, PathPosterior, Report
 
 
 @runtime_checkable
-class Store(Protocol):
-    """Posteriors and outcomes of every task; safe to share between threads.
-
-    Implementations: :class:`storage.MemoryStore` (``memory://``) and
-    :class:`storage.SQLStore` (SQLite, PostgreSQL), both from :func:`storage.open_store`.
-    """
+class EvidenceStore(Protocol):
+    """Posteriors and outcomes: what the router records and learns from."""
 
     @property
     def url(self) -> str:
@@ -81,9 +87,15 @@ class Store(Protocol):
         """Set the score of the request's last attempt; idempotent. Raises UnknownRequestError."""
         ...
 
-    def outcomes(self, task: str) -> list[Outcome]:
-        """Every stored outcome of ``task`` in insertion order (small stores and tests)."""
+    def prune(self, older_than: float) -> int:
+        """Delete outcomes created before ``older_than`` (their daily sums and the
+        posteriors stay); returns how many were deleted."""
         ...
+
+
+@runtime_checkable
+class ControlStore(Protocol):
+    """Path modes (the kill switch) and circuit breakers, shared by every process."""
 
     def path_states(self, task: str) -> dict[str, PathState]:
         """Operator mode and circuit-breaker state of every path of ``task`` that has one."""
@@ -105,6 +117,11 @@ class Store(Protocol):
         """Claim the half-open trial call of an open breaker; True for one claimant only."""
         ...
 
+
+@runtime_checkable
+class SpendStore(Protocol):
+    """Spending per scope and UTC day, added and reserved atomically against budgets."""
+
     def add_spend(self, scope: str, day: int, tokens: int, cost: float) -> Spend:
         """Add to a scope's spending of a UTC day atomically; returns the new totals."""
         ...
@@ -124,6 +141,60 @@ class Store(Protocol):
     def spend(self, scope: str, day: int) -> Spend:
         """A scope's spending of a UTC day."""
         ...
+
+
+@runtime_checkable
+class ReadStore(Protocol):
+    """What exports, analysis and the operators' CLI read; none of it writes."""
+
+    @property
+    def url(self) -> str:
+        """Where the store lives, with any password hidden."""
+        ...
+
+    def posteriors(self, task: str) -> dict[str, PathPosterior]:
+        """Current posterior of every known path of ``task``."""
+        ...
+
+    def outcomes(self, task: str) -> list[Outcome]:
+        """Every stored outcome of ``task`` in insertion order (small stores and tests)."""
+        ...
+
+    def daily_aggregates(self, task: str) -> list[DailyAggregate]:
+        """Per-path, per-UTC-day sums of every outcome of ``task``, pruned or not."""
+        ...
+
+    def path_states(self, task: str) -> dict[str, PathState]:
+        """Operator mode and circuit-breaker state of every path of ``task`` that has one."""
+        ...
+
+    def spend(self, scope: str, day: int) -> Spend:
+        """A scope's spending of a UTC day."""
+        ...
+
+    def tasks(self) -> list[str]:
+        """Every task with outcomes or posteriors, sorted.
+
+        Raises ConfigError for a store that does not list its tasks (``memory://``).
+        """
+        ...
+
+    def outcome_chunks(self, keep: OutcomeFilter, chunksize: int) -> Iterator[list[Row]]:
+        """The outcomes ``keep`` keeps, oldest first, as rows of ``storage._reads.COLUMNS``,
+        at most ``chunksize`` rows a chunk (streamed, for stores larger than memory).
+
+        Raises ConfigError without ``keep.task`` for a store read one task at a time.
+        """
+        ...
+
+
+@runtime_checkable
+class Store(EvidenceStore, ControlStore, SpendStore, ReadStore, Protocol):
+    """Every role's methods, and ``close``: a whole store, safe to share between threads.
+
+    Implementations: :class:`storage.MemoryStore` (``memory://``) and
+    :class:`storage.SQLStore` (SQLite, PostgreSQL), both from :func:`storage.open_store`.
+    """
 
     def close(self) -> None:
         """Release connections; the store must not be used afterwards."""

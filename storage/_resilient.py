@@ -9,9 +9,9 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bandits import ConfigError
 from bandits._fading import DEFAULT_HORIZON
@@ -24,7 +24,8 @@ from storage._errors import (
 )
 from storage._pending import with_outcomes, with_paths
 from storage._protocol import Store
-from storage._records import Outcome, PathPosterior, Report, served_attempt
+from storage._reads import OutcomeFilter, Row
+from storage._records import DailyAggregate, Outcome, PathPosterior, Report, served_attempt
 from storage._set_aside import SetAside, write_batch
 
 logger = logging.getLogger("outcome_router")
@@ -61,12 +62,13 @@ class ResilientStore:
     Queued outcomes live in this process only: they are lost if it exits before the
     store comes back (:meth:`close` tries a last flush and logs what it could not write).
 
-    ``report()``, ``reset()``, ``outcomes()`` and the path controls and spending
+    ``report()``, ``reset()``, the reads (``outcomes()``, ``daily_aggregates()``,
+    ``tasks()``, ``outcome_chunks()``), ``prune()`` and the path controls and spending
     (``path_states()``, ``reserve_spend()``...) raise :class:`storage.StoreUnavailableError`
     while the store is down, at once, without calling it (a report of an outcome still
-    queued is applied to the queue instead). Every other attribute of ``inner``
-    (``prune``, ``daily_aggregates``, ...) is passed through as it is. Safe to share
-    between threads.
+    queued is applied to the queue instead); the reads write the queue first. It
+    offers the methods of :class:`storage.Store` and nothing else of ``inner``
+    (``inner`` itself is there for the rest). Safe to share between threads.
 
     Example:
         >>> from storage import MemoryStore
@@ -361,6 +363,27 @@ class ResilientStore:
         """A scope's spending (StoreUnavailableError at once while the store is down)."""
         return self._live(lambda: self._inner.spend(scope, day))
 
+    def prune(self, older_than: float) -> int:
+        """Prune the store's old outcomes (StoreUnavailableError at once while it is down)."""
+        return self._live(lambda: self._inner.prune(older_than))
+
+    def daily_aggregates(self, task: str) -> list[DailyAggregate]:
+        """The store's daily sums, once the queue is written (StoreUnavailableError while
+        the store is down)."""
+        self._require_store()
+        return self._call(lambda: self._inner.daily_aggregates(task))
+
+    def tasks(self) -> list[str]:
+        """The store's tasks, once the queue is written (StoreUnavailableError while down)."""
+        self._require_store()
+        return self._call(self._inner.tasks)
+
+    def outcome_chunks(self, keep: OutcomeFilter, chunksize: int) -> Iterator[list[Row]]:
+        """The store's kept outcomes in chunks, once the queue is written
+        (StoreUnavailableError while the store is down)."""
+        self._require_store()
+        return self._call(lambda: self._inner.outcome_chunks(keep, chunksize))
+
     def close(self) -> None:
         """Try a last flush (logging what it could not write), then close the inner store."""
         try:
@@ -374,11 +397,6 @@ class ResilientStore:
             )
         finally:
             self._inner.close()
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):  # not set yet (copy, pickle): do not recurse into _inner
-            raise AttributeError(name)
-        return getattr(self._inner, name)
 
     def __repr__(self) -> str:
         return f"ResilientStore({self._inner!r}, pending={self.pending}, dropped={self.dropped})"

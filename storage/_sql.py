@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bandits import ConfigError
 from bandits._fading import DEFAULT_HORIZON, check_horizon, weight
-from storage import _controls_sql, _daily_sql
+from storage import _controls_sql, _daily_sql, _reads_sql
 from storage._checks import (
     check_outcome,
     check_outcomes,
@@ -35,6 +35,7 @@ from storage._evidence import FadedAdd
 from storage._migrate import ensure_schema
 from storage._open import hide_password
 from storage._postgres import postgres_engine
+from storage._reads import OutcomeFilter, Row
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report, served_attempt_of
 from storage._schema import outcomes as outcome_rows
 from storage._sqlite import READ_ONLY, check_sqlite_file, create_sqlite_engine, set_busy_timeout
@@ -333,6 +334,15 @@ class SQLStore:
         """
         with self._read() as conn:
             return _daily_sql.read_daily(conn, task)
+
+    def tasks(self) -> list[str]:
+        """Every task with outcomes, posteriors or daily sums in the store, sorted."""
+        return _reads_sql.task_names(self._engine)
+
+    def outcome_chunks(self, keep: OutcomeFilter, chunksize: int) -> Iterator[list[Row]]:
+        """The kept outcomes of every task (or ``keep.task``), oldest first, streamed in
+        chunks of ``chunksize`` rows (a server-side cursor on PostgreSQL)."""
+        return _reads_sql.outcome_chunks(self._engine, keep, chunksize)
 
     def path_states(self, task: str) -> dict[str, PathState]:
         """Mode and breaker state of every path of ``task`` that has one."""

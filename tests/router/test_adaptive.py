@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 from typing import Any
 
+from bandits._availability import Availability
 from router import AdaptiveThompson, AllPathsFailed, Path, Router
-from router._availability import Availability
 
 
 class Switchable:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bandits._matching import ProbabilityMatching
 from router import (
     UCB1,
     AdaptiveThompson,
@@ -20,7 +21,6 @@ from router import (
     StaticOrder,
     Thompson,
 )
-from router._propensities import ProbabilityMatching
 from storage import PathPosterior
 
 ALL = [

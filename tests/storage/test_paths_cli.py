@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from router import FakeClock, Router
-from simulations.cli import main
+from router.cli import main
 from storage import open_store
 
 

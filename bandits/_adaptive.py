@@ -6,12 +6,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from bandits import ChangeDetector, ConfigError
+from bandits._availability import Availability
+from bandits._changepoint import ChangeDetector
+from bandits._errors import ConfigError
 from bandits._fading import EPOCH_HORIZONS, check_horizon
-from router._availability import Availability
-from router._policy import Choice, Reset
-from router._propensities import ProbabilityMatching
-from storage import PathPosterior
+from bandits._matching import ProbabilityMatching
+from bandits._path_posterior import PathPosterior
+from bandits._policy import Choice, Reset
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,7 +127,7 @@ class AdaptiveThompson:
       path's history, the path is reset in the store to its recent evidence (for
       every router): an abrupt change costs tens of requests, not a horizon.
     * **Holding a broken path.** The same test watches whether this router's calls
-      answer (:class:`router._availability.Availability`): after a change point
+      answer (:class:`bandits._availability.Availability`): after a change point
       where most calls fail, the path is held out of routing but for probes, at
       doubling intervals from ``probe_every`` to ``max_probe_every`` scored attempts;
       the first probe that answers brings it back, its quality record intact (errors
@@ -163,7 +164,7 @@ class AdaptiveThompson:
 
     Example:
         >>> import numpy as np
-        >>> from storage import PathPosterior
+        >>> from bandits._path_posterior import PathPosterior
         >>> policy = AdaptiveThompson()
         >>> rows = {"a": PathPosterior("a", 90, 10, 98), "b": PathPosterior("b", 10, 90, 98)}
         >>> policy.choose(["a", "b"], rows, 196, np.random.default_rng(0)).order

@@ -6,10 +6,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from bandits import ConfigError
-from router._names import shown
-from router._policy import Choice, Policy
-from storage import PathPosterior
+from bandits._errors import ConfigError
+from bandits._names import shown
+from bandits._path_posterior import PathPosterior
+from bandits._policy import Choice, Policy
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,7 +53,7 @@ class CostAware:
         halflife: float = 200.0,
         draws: int = 256,
     ) -> None:
-        from router._adaptive import AdaptiveThompson
+        from bandits._adaptive import AdaptiveThompson
 
         if (weight is None) == (max_cost_per_success is None):
             raise ConfigError(

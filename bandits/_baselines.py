@@ -13,11 +13,12 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from bandits import ConfigError, rank_by_draws, thompson_draws
-from router._names import shown
-from router._policy import Choice
-from router._propensities import PropensityCache
-from storage import PathPosterior
+from bandits._errors import ConfigError
+from bandits._matching import PropensityCache
+from bandits._names import shown
+from bandits._path_posterior import PathPosterior
+from bandits._policy import Choice
+from bandits._thompson import rank_by_draws, thompson_draws
 
 if TYPE_CHECKING:
     import numpy as np

@@ -14,7 +14,7 @@ from storage._open import open_existing_store
 if TYPE_CHECKING:
     import pandas as pd
 
-    from storage import Store
+    from storage import ReadStore
 
 _ISO_UTC = "%Y-%m-%dT%H:%M:%S.%fZ"
 _FORMATS = {".csv": "csv", ".parquet": "parquet"}  # --out suffix: export format
@@ -64,7 +64,7 @@ def add_analysis_commands(subparsers: Any) -> None:
 
 def run_stats(args: argparse.Namespace) -> int:
     """Print the per-path table of ``args.task`` in the store ``args.store``."""
-    from simulations._simulated import simulated_note
+    from router._simulated import simulated_note
     from storage import path_stats
 
     store = open_existing_store(args.store)
@@ -157,7 +157,7 @@ class _CsvWriter:
     """Appends chunks to a CSV file; the header is written up front, so no rows is valid CSV."""
 
     def __init__(self, target: Path) -> None:
-        from storage._export import COLUMNS
+        from storage._reads import COLUMNS
 
         self._handle = target.open("w", newline="", encoding="utf-8")
         self._handle.write(",".join(COLUMNS) + "\n")
@@ -213,7 +213,7 @@ class _ParquetWriter:
         self._writer.close()
 
 
-def _only_task(store: Store) -> str:
+def _only_task(store: ReadStore) -> str:
     from storage import store_tasks
 
     tasks = store_tasks(store)
@@ -226,7 +226,7 @@ def _only_task(store: Store) -> str:
     )
 
 
-def _tasks_hint(store: Store) -> str:
+def _tasks_hint(store: ReadStore) -> str:
     from storage import store_tasks
 
     tasks = store_tasks(store)

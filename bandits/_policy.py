@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from storage import PathPosterior
+from bandits._path_posterior import PathPosterior
 
 if TYPE_CHECKING:
     import numpy as np

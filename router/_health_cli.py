@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from bandits import ConfigError
 
 if TYPE_CHECKING:
-    from storage import Store
+    from storage import ReadStore
 
 
 def add_health_commands(subparsers: Any) -> None:
@@ -54,7 +54,7 @@ def run_health(args: argparse.Namespace) -> int:
     """Print every rule of every task with its value and status; 1 if any is breached."""
     from router import DEFAULT_HEALTH_RULES, evaluate_health
     from router._health import format_value, format_window
-    from simulations._simulated import simulated_note
+    from router._simulated import simulated_note
     from storage._open import open_existing_store
 
     store = open_existing_store(args.store)
@@ -101,16 +101,16 @@ def run_health(args: argparse.Namespace) -> int:
     return 1 if any(result.breached for result in results) else 0
 
 
-def _store_tasks(store: Store) -> list[str]:
+def _store_tasks(store: ReadStore) -> list[str]:
     """Every task of a SQL store (none for ``memory://``, which does not list them)."""
     from storage import store_tasks
 
     return [] if store.url.startswith("memory:") else store_tasks(store)
 
 
-def _require_task(store: Store, task: str) -> None:
+def _require_task(store: ReadStore, task: str) -> None:
     """Raise ConfigError unless the (SQL) store holds ``task``."""
-    from simulations._analysis_cli import _tasks_hint
+    from router._analysis_cli import _tasks_hint
     from storage import store_tasks
 
     if task not in store_tasks(store):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from bandits import ChangeDetector
+from bandits._changepoint import ChangeDetector
 
 # A path whose record answers at most this share of its calls (plus one answer) is held.
 HOLD_SHARE = 0.2

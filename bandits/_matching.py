@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bandits import ConfigError, first_place_probabilities
-from router._names import shown
+from bandits._errors import ConfigError
+from bandits._names import shown
+from bandits._propensity import first_place_probabilities
 
 if TYPE_CHECKING:
     import numpy as np

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from simulations.cli import main
+from router.cli import main
 from storage import Outcome, open_store
 from tests.conftest import IN_CI
 

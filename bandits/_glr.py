@@ -6,9 +6,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from bandits import ChangeDetector, ConfigError, bernoulli_kl
-from router._policy import Choice
-from storage import PathPosterior
+from bandits._changepoint import ChangeDetector, bernoulli_kl
+from bandits._errors import ConfigError
+from bandits._path_posterior import PathPosterior
+from bandits._policy import Choice
 
 if TYPE_CHECKING:
     import numpy as np

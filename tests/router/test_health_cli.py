@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simulations.cli import main
+from router.cli import main
 from storage import Outcome, open_store, store_tasks
 
 
