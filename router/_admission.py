@@ -17,6 +17,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from bandits import ConfigError
 from router._breaker import Breaker, PathGate
 from router._budget import Budget, BudgetExceeded, BudgetKeeper
 from router._canary import Canary, Rollouts
@@ -126,6 +127,19 @@ class Admission:
         self._names = tuple(p.name for p in self.paths)
         self._learned = tuple(p.name for p in self.paths if not p.last_resort)
         self._last_resorts = tuple(p.name for p in self.paths if p.last_resort)
+
+    def known(self, name: str) -> str:
+        """``name`` if it is one of the paths, else ConfigError."""
+        if name not in self.by_name:
+            raise ConfigError(
+                f"task {self.task!r} has no path {name!r}; its paths are {list(self.by_name)}"
+            )
+        return name
+
+    def modes(self) -> dict[str, str]:
+        """Each path's mode in the store: ``auto``, ``disabled`` or ``forced``."""
+        states = self.gate.states()
+        return {name: states[name].mode if name in states else "auto" for name in self.by_name}
 
     # At plan time: who may be ranked.
 

@@ -2,51 +2,36 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bandits import ConfigError, check_score
+from bandits import check_score
 from router._adaptive import AdaptiveThompson
-from router._admission import Admission
-from router._attempts import AttemptJudge
 from router._breaker import Breaker
-from router._budget import Budget, warn_unpriced
-from router._calls import PathCaller, wait_for_future
+from router._budget import Budget
 from router._canary import Canary
 from router._clock import Clock
-from router._escalation import Alert, Escalation
+from router._config import RouterConfig, check_rollout, warn_unpriced_paths
+from router._escalation import Escalation
 from router._events import Observer
-from router._idempotency import HANDED_OVER, IdempotencyCache
+from router._idempotency import IdempotencyCache
 from router._limits import Limiter, RateLimit
-from router._names import check_name, shown
 from router._path import Path
 from router._policy import Policy
-from router._recorder import Recorder
+from router._recorder import AlertHandler
 from router._result import RunResult
 from router._retry import Retry
 from router._run import Crew, aroute, route
 from router._settings import (
     PathLike,
     Sleep,
-    check_clock,
     check_key,
     check_observers,
     check_paths,
-    check_positive_int,
     check_request_id,
-    check_retry,
-    check_seed,
-    check_sleep,
-    check_store_timeout,
-    classifier,
-    never_waits,
     open_store_of,
     replayed,
-    rules,
 )
 from router._stats import stats_table
 from router._taxonomy import Classifier, Classify
@@ -56,8 +41,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from router._streaming import AsyncStream, Stream
-
-AlertHandler = Callable[[Alert], None]
 
 
 class Router:
@@ -71,50 +54,14 @@ class Router:
     Args:
         paths: callables (sync or async, one argument) or :class:`Path` objects.
         success_fn: ``success_fn(output)`` or ``success_fn(input, output)`` returning a
-            bool or a float in [0, 1]; an ``async def`` one is awaited (on the caller's
-            event loop under :meth:`arun`, on the router's own loop under :meth:`run`).
-        task: the name posteriors are kept under; routers sharing a task and a store
-            share what they learn.
-        store: a :class:`storage.Store`, a store URL, a file path (``str`` or
-            ``pathlib.Path``), or None for the default SQLite file
-            (``$OUTCOME_ROUTER_DB`` or ``./outcome-router.db``).
-            A database the router opens from a URL is wrapped in
-            :class:`storage.ResilientStore`: while it is unreachable the router routes
-            from the last posteriors it read and queues up to 10,000 outcomes.
-        seed: seed of the router's ``numpy.random.Generator``.
-        clock: zero-argument callable returning seconds (default ``time.time``).
-        sleep: how to wait before a retry (default: ``clock.sleep`` when the clock has
-            one, as :class:`FakeClock` does, else ``time.sleep``).
-        fallback: try the next path when one raises.
-        policy: how paths are ordered (default :class:`AdaptiveThompson`).
-        retry: how failed calls are retried (default: never; the next path is the
-            retry). A path's own ``Path(retry=...)`` takes precedence.
-        deadline: seconds one run may take, retries and fallbacks included.
-        fallback_below: also fall back when an output scores below this; with no
-            path left, the best output is served (or escalated).
-        escalation: where requests go when no path serves them (see :class:`Escalation`).
-        classify: a rule ``error -> ErrorClass | None`` (or a :class:`Classifier`)
-            checked before the default classification of path exceptions.
-        on_alert: called with an :class:`Alert` when a path's credentials are refused
-            or a request is escalated (default: a logged warning).
-        customer_limit: a :class:`RateLimit` applied to each customer of ``run(...,
-            customer=...)``; over it, ``RateLimitExceeded`` is raised.
-        idempotency_window: seconds a result is replayed for a repeated
-            ``idempotency_key``.
-        store_timeout: seconds any store call of a run may wait (for a lock, a
-            connection, an answer), and at most half of what is left of the run's
-            deadline; a store that does not answer in time is unreachable: a store the
-            router opened goes to degraded mode (see :class:`storage.ResilientStore`).
-            The time store calls take is not counted against the deadline of the run's
-            path calls.
-        breaker: a :class:`Breaker` per path, shared through the store (default: none).
-        budget: a :class:`Budget` on tokens and cost per run, task-day and customer-day.
-        observers: receive an event per attempt and per run (logs, metrics, traces;
-            see :class:`Observer`).
-        max_input_size: inputs larger than this (characters of a string, else of its
-            JSON form) are refused with ``InputTooLarge`` before any path is called.
-        loop_limit: a run that would attempt one path, or call one tool (see
-            :func:`note_tool_call`), more than this many times stops with ``LoopDetected``.
+            bool or a float in [0, 1].
+        task, store, **options: the name posteriors are kept under, where they are kept
+            (a Store, a URL, a file path, or None for the default SQLite file), and the
+            other options: each is a field of :class:`router._config.RouterConfig`,
+            which documents and checks it.
+
+    Raises:
+        ConfigError: an option is wrong (the message says what to pass).
 
     Example:
         >>> def fast(text): return text.upper()
@@ -152,64 +99,43 @@ class Router:
         max_input_size: int | None = None,
         loop_limit: int | None = None,
     ) -> None:
-        import numpy as np
-
-        self.task = check_name("task", task)
-        clock_ = check_clock(clock) or time.time
-        store_, self._owns_store = open_store_of(store)
-        if policy is not None and not isinstance(policy, Policy):
-            raise ConfigError(
-                f"policy must have choose() and observe() (see router.Policy), got {shown(policy)}"
-            )
+        config = RouterConfig(
+            paths=check_paths(paths),
+            success_fn=success_fn,
+            task=task,
+            store=store,
+            seed=seed,
+            clock=clock,
+            sleep=sleep,
+            fallback=fallback,
+            policy=policy,
+            retry=retry,
+            deadline=deadline,
+            fallback_below=fallback_below,
+            escalation=escalation,
+            classify=classify,
+            on_alert=on_alert,
+            customer_limit=customer_limit,
+            idempotency_window=idempotency_window,
+            store_timeout=store_timeout,
+            breaker=breaker,
+            budget=budget,
+            observers=check_observers(observers),
+            max_input_size=max_input_size,
+            loop_limit=loop_limit,
+        )
+        warn_unpriced_paths(config)
+        self._config = config
+        self.task = config.task
+        policy = config.policy
         if policy is None:  # errors are rescued only when the router falls back
             policy = AdaptiveThompson() if fallback else AdaptiveThompson(rescue_share=0.0)
         self.policy: Policy = policy
-        checked = check_paths(paths)
-        run_rules = rules(fallback, deadline, fallback_below, escalation)
-        if on_alert is not None and not callable(on_alert):
-            raise ConfigError(f"on_alert must be callable with an Alert, got {shown(on_alert)}")
-        if customer_limit is not None and not isinstance(customer_limit, RateLimit):
-            raise ConfigError(
-                f"customer_limit must be a RateLimit(...), got {shown(customer_limit)}"
-            )
-        rng = np.random.default_rng(check_seed(seed))
-        recorder = Recorder(store_, self.task, clock_, check_observers(observers), on_alert)
-        caller = PathCaller(clock_)
-        admission = Admission(
-            store_, self.task, clock_, caller, recorder, breaker, budget, customer_limit
-        )
-        if budget is not None:
-            _check_budget(budget, checked, escalation)
-        judge = AttemptJudge(
-            success_fn,
-            classifier(classify),
-            check_retry(retry),
-            rng,
-            clock_,
-            run_coroutine=caller.run_coroutine,  # an async success_fn under run()
-        )
-        self._crew = Crew(
-            self.task,
-            clock_,
-            check_sleep(sleep, clock_),
-            rng,
-            policy,
-            run_rules,
-            admission,
-            recorder,
-            caller,
-            judge,
-            store_timeout=check_store_timeout(store_timeout),
-            store_never_waits=never_waits(store_),
-            deadline=deadline,
-            escalation=escalation,
-            max_input_size=check_positive_int("max_input_size", max_input_size),
-            loop_limit=check_positive_int("loop_limit", loop_limit),
-        )
-        self._store = store_
-        self._admission = admission
-        self._idempotency = IdempotencyCache(idempotency_window)
-        self._adopt(checked)
+        self._store, self._owns_store = open_store_of(config.store)
+        self._crew = crew = Crew.of(config, self._store, self.policy)
+        self._admission = crew.admission
+        self._idempotency = IdempotencyCache(config.idempotency_window)
+        crew.adopt(config.paths)
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -242,16 +168,7 @@ class Router:
             ('b', ['a', 'b'])
         """
         new = check_paths([*self._admission.paths, path])[-1]
-        rollout = Canary() if canary is True else canary or None
-        if rollout is not None and not isinstance(rollout, Canary):
-            raise ConfigError(f"canary must be True, False or a Canary(...), got {shown(canary)}")
-        if shadow is not None and not (
-            isinstance(shadow, int | float) and not isinstance(shadow, bool) and 0 < shadow <= 1
-        ):
-            raise ConfigError(f"shadow must be a share of requests in (0, 1], got {shown(shadow)}")
-        if rollout is not None and shadow is not None:
-            raise ConfigError("a path is either a canary or a shadow, not both")
-        self._adopt([new], rollout, None if shadow is None else float(shadow))
+        self._crew.adopt([new], *check_rollout(canary, shadow))
         return new
 
     def rollouts(self) -> dict[str, str]:
@@ -338,24 +255,20 @@ class Router:
             >>> {router.run(i) for i in range(20)}
             {'b'}
         """
-        self._admission.gate.set_mode(self._known_path(name), "disabled")
+        self._admission.gate.set_mode(self._admission.known(name), "disabled")
 
     def enable_path(self, name: str) -> None:
         """Undo :meth:`disable_path` or :meth:`force_path`: the policy decides again."""
-        self._admission.gate.set_mode(self._known_path(name), "auto")
+        self._admission.gate.set_mode(self._admission.known(name), "auto")
 
     def force_path(self, name: str) -> None:
         """Route every request to ``name`` first (in every router on the store), bypassing
         the policy; other paths remain fallbacks only if ``name`` is the sole candidate."""
-        self._admission.gate.set_mode(self._known_path(name), "forced")
+        self._admission.gate.set_mode(self._admission.known(name), "forced")
 
     def path_modes(self) -> dict[str, str]:
         """Each path's mode in the store: ``auto``, ``disabled`` or ``forced``."""
-        states = self._admission.gate.states()
-        return {
-            name: states[name].mode if name in states else "auto"
-            for name in self._admission.by_name
-        }
+        return self._admission.modes()
 
     def run(
         self,
@@ -395,17 +308,12 @@ class Router:
         """Like :meth:`run`, returning the full :class:`RunResult`."""
         if idempotency_key is None:
             return route(self._crew, request_input, customer, deadline)
-        key = check_key(idempotency_key)
-        while True:
-            owner, future = self._idempotency.claim(key, self._crew.clock())
-            if owner:
-                break
-            first = future.result()
-            if first is not HANDED_OVER:  # else the first caller was cancelled: claim again
-                return replayed(first)
-        with self._keyed(idempotency_key, future) as kept:
-            kept.append(route(self._crew, request_input, customer, deadline))
-        return kept[0]
+        return self._idempotency.once(
+            check_key(idempotency_key),
+            self._crew.clock,
+            lambda: route(self._crew, request_input, customer, deadline),
+            replayed,
+        )
 
     async def arun(
         self,
@@ -432,18 +340,12 @@ class Router:
         """Async :meth:`route`."""
         if idempotency_key is None:
             return await aroute(self._crew, request_input, customer, deadline)
-        key = check_key(idempotency_key)
-        while True:
-            owner, future = self._idempotency.claim(key, self._crew.clock())
-            if owner:
-                break
-            # Never asyncio.wrap_future: a waiter cancelled would cancel the shared future.
-            first = await wait_for_future(future)
-            if first is not HANDED_OVER:  # else the first caller was cancelled: claim again
-                return replayed(first)
-        with self._keyed(idempotency_key, future) as kept:
-            kept.append(await aroute(self._crew, request_input, customer, deadline))
-        return kept[0]
+        return await self._idempotency.aonce(
+            check_key(idempotency_key),
+            self._crew.clock,
+            lambda: aroute(self._crew, request_input, customer, deadline),
+            replayed,
+        )
 
     def run_stream(
         self, request_input: Any, *, customer: str | None = None, deadline: float | None = None
@@ -538,50 +440,3 @@ class Router:
     def __repr__(self) -> str:
         names = list(self._admission.by_name)
         return f"Router(task={self.task!r}, paths={names!r}, store={self._store.url!r})"
-
-    # Private helpers of the public methods.
-
-    @contextlib.contextmanager
-    def _keyed(self, key: str, future: Future[Any]) -> Iterator[list[RunResult]]:
-        """Around the first run of an idempotency key: remember its result, or its error."""
-        kept: list[RunResult] = []
-        try:
-            yield kept
-        except BaseException as exc:
-            self._idempotency.fail(key, future, exc)
-            raise
-        self._idempotency.finish(key, future, kept[0], self._crew.clock())
-
-    def _known_path(self, name: str) -> str:
-        if name not in self._admission.by_name:
-            raise ConfigError(
-                f"task {self.task!r} has no path {name!r}; its paths are "
-                f"{list(self._admission.by_name)}"
-            )
-        return name
-
-    def _adopt(
-        self, paths: Sequence[Path], canary: Canary | None = None, shadow: float | None = None
-    ) -> None:
-        """Make sure the store holds the new paths' posteriors, then admit them."""
-        admission = self._admission
-        names = [p.name for p in paths]
-        fading = getattr(self.policy, "fading_horizon", None)
-        # the policy's horizon for the task's evidence, with as many paths as it has now
-        horizon = None if fading is None else fading(len({*admission.by_name, *names}))
-        with self._crew.waiting():
-            if horizon is None:
-                self._store.ensure_paths(self.task, names)
-            else:
-                self._store.ensure_paths(self.task, names, horizon=horizon)
-        admission.add(paths, canary, shadow)
-
-
-def _check_budget(budget: Budget, paths: Sequence[Path], escalation: Escalation | None) -> None:
-    """Warn once of paths a cost budget cannot price; refuse "escalate" with no handler."""
-    warn_unpriced(budget, paths)
-    if budget.when_exceeded == "escalate" and escalation is None:
-        raise ConfigError(
-            "Budget(when_exceeded='escalate') needs an escalation handler: "
-            "Router(..., escalation=Escalation(handler))"
-        )

@@ -16,6 +16,7 @@ import contextvars
 import inspect
 import itertools
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from router._admission import Admission
 from router._attempts import AttemptJudge, Judged
 from router._budget import BudgetExceeded
 from router._calls import Called, PathCaller
+from router._canary import Canary
 from router._clock import Clock
 from router._errors import AllPathsFailed
 from router._escalation import Alert, Escalation
@@ -41,15 +43,28 @@ from router._flow import (
 )
 from router._guard import CURRENT_GUARD, InputTooLarge, LoopDetected, RunGuard, input_size
 from router._names import check_name
+from router._path import Path
 from router._policy import Choice, Policy
 from router._recorder import Recorder
 from router._result import RunResult
-from router._settings import ESCALATION, RealSleep, Sleep, check_deadline, never_blocks
+from router._settings import (
+    ESCALATION,
+    RealSleep,
+    Sleep,
+    check_deadline,
+    check_sleep,
+    classifier,
+    never_blocks,
+    never_waits,
+    rules,
+)
 from router._shadow import ShadowRunner
-from storage import PathPosterior, StoreWaits, store_waits
+from storage import PathPosterior, Store, StoreWaits, store_waits
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from router._config import RouterConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +109,70 @@ class Crew:
     # Request ids: 16 random hex digits per router, then a counter (unique, cheap).
     _prefix: str = field(default_factory=lambda: os.urandom(8).hex())
     _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    @classmethod
+    def of(cls, config: RouterConfig, store: Store, policy: Policy) -> Crew:
+        """The rooms of a router, built from its checked ``config`` on ``store``."""
+        import numpy as np
+
+        clock = config.clock or time.time
+        rng = np.random.default_rng(config.seed)
+        task = config.task
+        recorder = Recorder(store, task, clock, config.observers, config.on_alert)
+        caller = PathCaller(clock)
+        admission = Admission(
+            store,
+            task,
+            clock,
+            caller,
+            recorder,
+            config.breaker,
+            config.budget,
+            config.customer_limit,
+        )
+        judge = AttemptJudge(
+            config.success_fn,
+            classifier(config.classify),
+            config.retry,
+            rng,
+            clock,
+            run_coroutine=caller.run_coroutine,  # an async success_fn under run()
+        )
+        return cls(
+            task,
+            clock,
+            check_sleep(config.sleep, clock),
+            rng,
+            policy,
+            rules(config.fallback, config.deadline, config.fallback_below, config.escalation),
+            admission,
+            recorder,
+            caller,
+            judge,
+            store_timeout=float(config.store_timeout),
+            store_never_waits=never_waits(store),
+            deadline=config.deadline,
+            escalation=config.escalation,
+            max_input_size=config.max_input_size,
+            loop_limit=config.loop_limit,
+        )
+
+    def adopt(
+        self, paths: Sequence[Path], canary: Canary | None = None, shadow: float | None = None
+    ) -> None:
+        """Make sure the store holds new paths' posteriors, then admit them."""
+        admission = self.admission
+        names = [p.name for p in paths]
+        fading = getattr(self.policy, "fading_horizon", None)
+        # the policy's horizon for the task's evidence, with as many paths as it has now
+        horizon = None if fading is None else fading(len({*admission.by_name, *names}))
+        store = self.recorder.store
+        with self.waiting():
+            if horizon is None:
+                store.ensure_paths(self.task, names)
+            else:
+                store.ensure_paths(self.task, names, horizon=horizon)
+        admission.add(paths, canary, shadow)
 
     def new_id(self) -> str:
         """A fresh request id."""
