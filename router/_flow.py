@@ -8,6 +8,7 @@ loops around it that differ only in how they call and how they wait.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -54,6 +55,44 @@ class GiveUp:
 
 
 Action = CallPath | Serve | Escalate | GiveUp
+
+
+# What admission says of a path the plan would call (see router._admission).
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """Call the path now: ``reserved`` of its price is counted already."""
+
+    reserved: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """Do not call the path now (its price, if reserved, was given back)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Call no further path: the daily budget of ``scope`` is spent."""
+
+    scope: str
+
+    @property
+    def reason(self) -> str:
+        """Why the run stops, as its result says."""
+        return f"the daily budget of {self.scope} is spent"
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Wait ``seconds`` for the path's next slot, then take the slot (``Admission.after_wait``)."""
+
+    seconds: float
+    reserved: float = 0.0
+
+
+Ticket = Admitted | Skip | Stop | Wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +224,22 @@ class RunPlan:
             0,
             None,
         )
+
+    def patience(self, path: Path) -> float | None:
+        """Until when a call of ``path`` may wait for its rate limit's next slot: the
+        run's deadline (``math.inf``: none) if it is the last path left, else None."""
+        if not self.is_last(path):
+            return None
+        deadline = self.rules.deadline_at
+        return math.inf if deadline is None else deadline
+
+    def refused(self, path: Path, ticket: Skip | Stop) -> None:
+        """Admission refused ``path``: move past it, or stop when a budget is spent."""
+        if isinstance(ticket, Stop):
+            self.stop(ticket.reason)
+            self.over_budget = ticket.scope
+        else:
+            self.skip(path)
 
     def allow_retry(self, wait: float | None) -> None:
         """Let the path just tried be called again after ``wait`` seconds (None: move on)."""

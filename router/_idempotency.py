@@ -6,10 +6,14 @@ import concurrent.futures
 import math
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from bandits import ConfigError
+from router._clock import Clock
 from router._names import shown
+
+T = TypeVar("T")
 
 MAX_KEYS = 100_000
 HANDED_OVER: Any = object()
@@ -91,3 +95,54 @@ class IdempotencyCache:
             future.set_exception(error)
         else:
             future.set_result(HANDED_OVER)
+
+    def once(self, key: str, clock: Clock, serve: Callable[[], T], replay: Callable[[T], T]) -> T:
+        """``serve()`` for the first caller of ``key``; the others get its result replayed.
+
+        Example:
+            >>> cache = IdempotencyCache(window=60)
+            >>> cache.once("k", lambda: 0.0, lambda: "first", lambda r: f"{r} again")
+            'first'
+            >>> cache.once("k", lambda: 1.0, lambda: "second", lambda r: f"{r} again")
+            'first again'
+        """
+        while True:
+            owner, future = self.claim(key, clock())
+            if owner:
+                break
+            first = future.result()
+            if first is not HANDED_OVER:  # else the first caller was cancelled: claim again
+                return replay(first)
+        try:
+            result = serve()
+        except BaseException as exc:
+            self.fail(key, future, exc)
+            raise
+        self.finish(key, future, result, clock())
+        return result
+
+    async def aonce(
+        self,
+        key: str,
+        clock: Clock,
+        serve: Callable[[], Awaitable[T]],
+        replay: Callable[[T], T],
+    ) -> T:
+        """:meth:`once` for async callers: waiting never blocks the event loop."""
+        from router._calls import wait_for_future
+
+        while True:
+            owner, future = self.claim(key, clock())
+            if owner:
+                break
+            # Never asyncio.wrap_future: a waiter cancelled would cancel the shared future.
+            first = await wait_for_future(future)
+            if first is not HANDED_OVER:  # else the first caller was cancelled: claim again
+                return replay(first)
+        try:
+            result = await serve()
+        except BaseException as exc:
+            self.fail(key, future, exc)
+            raise
+        self.finish(key, future, result, clock())
+        return result

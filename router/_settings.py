@@ -199,7 +199,18 @@ def rules(
     )
 
 
+def check_store(store: object) -> None:
+    """Refuse a ``store=`` that is not a Store, a store URL, a file path or None."""
+    if store is None or isinstance(store, str | os.PathLike | Store):
+        return
+    raise ConfigError(
+        f"store must be a Store, a store URL, a file path or None, got "
+        f"{type(store).__name__}; e.g. store='sqlite:///routes.db' or store='memory://'"
+    )
+
+
 def open_store_of(store: Store | str | os.PathLike[str] | None) -> tuple[Store, bool]:
+    check_store(store)
     if store is None or isinstance(store, str | os.PathLike):
         opened = open_store(store)
         if opened.url == "memory://":
@@ -208,9 +219,4 @@ def open_store_of(store: Store | str | os.PathLike[str] | None) -> tuple[Store, 
         from storage import ResilientStore  # here, not at top: cold start of `import router`
 
         return ResilientStore(opened), True
-    if isinstance(store, Store):
-        return store, False
-    raise ConfigError(
-        f"store must be a Store, a store URL, a file path or None, got "
-        f"{type(store).__name__}; e.g. store='sqlite:///routes.db' or store='memory://'"
-    )
+    return store, False

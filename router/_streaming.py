@@ -33,11 +33,11 @@ from router._attempts import Judged
 from router._calls import Called
 from router._errors import StreamInterrupted
 from router._flow import CallPath, Escalate, GiveUp, Serve
-from router._guard import CURRENT_GUARD
 from router._result import Attempt, RunResult
+from router._run import Call, Nap, asleep
 
 if TYPE_CHECKING:
-    from router._router import Router
+    from router._run import Crew
 
 _END = object()  # no more chunks
 
@@ -118,88 +118,57 @@ def _on_time(action: CallPath, started: float, now: float) -> None:
 
 
 class _StreamRun:
-    """One streaming request's bookkeeping on its router (shared by both loops)."""
+    """One streaming request: the :class:`Run` both loops step, and what was sent."""
 
     def __init__(
-        self, router: Router, request_input: Any, customer: str | None, deadline: float | None
+        self, crew: Crew, request_input: Any, customer: str | None, deadline: float | None
     ) -> None:
-        self.router = router
+        self.crew = crew
         self.input = request_input
-        self.customer = customer
-        self.plan, self._guard = router._begin(request_input, customer, deadline)
+        self.run = crew.begin(request_input, customer, deadline)
+        self.plan = self.run.plan
         self.sent: list[Any] = []
         self.result: RunResult | None = None
         self.path: str | None = None
 
     def now(self) -> float:
-        return self.router._clock()
+        return self.crew.clock()
 
-    def admit(self, action: CallPath) -> tuple[float, float] | None:
-        """The price reserved for calling ``action.path`` and the seconds to wait for its
-        call slot (None: it is skipped); after a wait, :meth:`after_wait` takes the slot."""
-        return self.router._prepare_call(self.plan, action, self.customer)
+    def release(self, call: Call) -> None:
+        self.crew.admission.limiter.release(call.action.path.name)
 
-    def take(self, action: CallPath) -> float | None:
-        """:meth:`admit`, waiting for the call slot when the path must (sync loop)."""
-        admitted = self.admit(action)
-        if admitted is None:
-            return None
-        reserved, slot_wait = admitted
-        if slot_wait > 0:  # the last path, rate-limited: wait for its next slot
-            self.router._sleep(slot_wait)
-            if not self.router._after_wait(self.plan, action, self.customer, reserved):
-                return None
-        return reserved
-
-    async def atake(self, action: CallPath) -> float | None:
-        """:meth:`admit`, awaiting the call slot when the path must (async loop)."""
-        admitted = self.admit(action)
-        if admitted is None:
-            return None
-        reserved, slot_wait = admitted
-        if slot_wait > 0:
-            await self.router._asleep(slot_wait)
-            if not self.router._after_wait(self.plan, action, self.customer, reserved):
-                return None
-        return reserved
-
-    def release(self, action: CallPath) -> None:
-        self.router._limiter.release(action.path.name)
-
-    def settle(self, action: CallPath, called: Called, judged: Judged, reserved: float) -> None:
+    def settle(self, call: Call, called: Called, judged: Judged) -> None:
         """Record a judged attempt and tell the policy (as ``run`` does)."""
-        self.router._settle(self.plan, action, self.input, called, judged, self.customer, reserved)
+        self.run.settle(call, called, judged)
 
-    def served(self, action: CallPath, called: Called, judged: Judged, reserved: float) -> None:
+    def served(self, call: Call, called: Called, judged: Judged) -> None:
         """Record the committed path's scored attempt; it serves whatever its score."""
-        self.settle(action, called, judged, reserved)
-        self.result = self.router._conclude(self.plan, Serve(judged.attempt, judged.output))
+        self.settle(call, called, judged)
+        self.result = self.run.conclude(Serve(judged.attempt, judged.output))
 
-    def interrupted(
-        self, action: CallPath, called: Called, judged: Judged, reserved: float
-    ) -> StreamInterrupted:
+    def interrupted(self, call: Call, called: Called, judged: Judged) -> StreamInterrupted:
         """Record a path that failed mid-stream; the error to raise."""
-        self.settle(action, called, judged, reserved)
+        self.settle(call, called, judged)
         assert called.error is not None
-        return StreamInterrupted(self.plan.request_id, action.path.name, self.sent, called.error)
+        name = call.action.path.name
+        return StreamInterrupted(self.plan.request_id, name, self.sent, called.error)
 
-    def abandoned(self, action: CallPath, started: float, reserved: float) -> None:
+    def abandoned(self, call: Call, started: float) -> None:
         """The caller stopped reading: an unscored attempt, nothing learned."""
-        router = self.router
+        action = call.action
         latency_ms = (self.now() - started) * 1000.0
         attempt = Attempt(action.path.name, action.number, None, latency_ms, None, "abandoned")
         judged = Judged(attempt, None, False, {"streamed_chunks": len(self.sent)})
-        outcome = judged.outcome(self.plan.request_id, router.task, started, self.customer)
-        router._record(outcome)
-        router._account(self.plan, action.path, judged, self.customer, reserved)
+        outcome = judged.outcome(self.plan.request_id, self.crew.task, started, self.run.customer)
+        self.crew.recorder.record(outcome)
+        self.run.account(call, judged)
 
     def conclude(self, action: Serve | Escalate | GiveUp) -> Any:
         """No path streamed: the escalation handler's output (one chunk), or the error."""
-        router = self.router
         if isinstance(action, Escalate):
-            self.result = router._escalate(self.plan, action, self.input)
+            self.result = self.run.escalate(action)
         else:
-            self.result = router._conclude(self.plan, action)
+            self.result = self.run.conclude(action)
         return self.result.output
 
     @staticmethod
@@ -210,10 +179,10 @@ class _StreamRun:
     def end(self, error: BaseException | None) -> None:
         from bandits import RouterError
 
-        CURRENT_GUARD.reset(self._guard)
+        self.run.close()
         problem = error if isinstance(error, RouterError) else None
         if self.result is not None or problem is not None:
-            self.router._end(self.plan, self.input, self.customer, self.result, problem)
+            self.run.end(self.result, problem)
 
 
 class _View:
@@ -257,10 +226,10 @@ class Stream(_View):
     """
 
     def __init__(
-        self, router: Router, request_input: Any, customer: str | None, deadline: float | None
+        self, crew: Crew, request_input: Any, customer: str | None, deadline: float | None
     ) -> None:
         self._run = None
-        self._chunks = self._drive(router, request_input, customer, deadline)
+        self._chunks = self._drive(crew, request_input, customer, deadline)
 
     def __iter__(self) -> Iterator[Any]:
         return self._chunks
@@ -273,7 +242,7 @@ class Stream(_View):
         self._chunks.close()
 
     def _open(self, run: _StreamRun, action: CallPath) -> _Opened:
-        path, caller = action.path, run.router._caller
+        path, caller = action.path, run.crew.caller
         if path.is_async or (hasattr(path.fn, "astream") and not hasattr(path.fn, "stream")):
             return self._on_loop(run, action, _made(path.fn, "astream", run.input))
 
@@ -293,14 +262,14 @@ class Stream(_View):
     @staticmethod
     def _on_loop(run: _StreamRun, action: CallPath, made: Any) -> _Opened:
         """Read an async stream from sync code, on the router's own event loop."""
-        path, caller = action.path, run.router._caller
+        path, caller = action.path, run.crew.caller
         first, apull, finish = caller.on_loop(path, _aopen_made(made, False), action.timeout)
         return _Opened(first, lambda: caller.on_loop(path, apull(), None), finish)
 
-    def _try_open(self, run: _StreamRun, action: CallPath, reserved: float) -> _Opened | None:
+    def _try_open(self, run: _StreamRun, call: Call) -> _Opened | None:
         """The path's stream with its first chunk, or None: it failed before (recorded,
         and the plan moves on as after any failed call)."""
-        started = run.now()
+        action, started = call.action, run.now()
         try:
             prepare = getattr(action.path.fn, "prepare", None)
             if prepare is not None:  # loading (litellm) is not part of the call
@@ -310,26 +279,25 @@ class Stream(_View):
             _on_time(action, started, run.now())
         except Exception as exc:
             called = Called(None, exc, started, run.now())
-            run.settle(action, called, run.router._judge.judge(action, run.input, called), reserved)
+            run.settle(call, called, run.crew.judge.judge(action, run.input, called))
             return None
         opened.started = started
         run.path = action.path.name
         return opened
 
     def _drive(
-        self, router: Router, request_input: Any, customer: str | None, deadline: float | None
+        self, crew: Crew, request_input: Any, customer: str | None, deadline: float | None
     ) -> Generator[Any, None, None]:
-        run = self._run = _StreamRun(router, request_input, customer, deadline)
-        judge, error = router._judge, None
+        run = self._run = _StreamRun(crew, request_input, customer, deadline)
+        judge, error = crew.judge, None
         try:
-            while isinstance(action := run.plan.next_action(run.now()), CallPath):
-                if action.wait > 0:
-                    router._sleep(action.wait)
-                reserved = run.take(action)
-                if reserved is None:
+            while not isinstance(step := run.run.next(), Serve | Escalate | GiveUp):
+                if isinstance(step, Nap):
+                    crew.sleep(step.seconds)
                     continue
+                action = step.action
                 try:
-                    opened = self._try_open(run, action, reserved)
+                    opened = self._try_open(run, step)
                     if opened is None:
                         continue
                     try:
@@ -340,28 +308,23 @@ class Stream(_View):
                             chunk = opened.pull()
                         called = Called(opened.finish(run.sent), None, opened.started, run.now())
                     except GeneratorExit:
-                        run.abandoned(action, opened.started, reserved)
+                        run.abandoned(step, opened.started)
                         raise
                     except Exception as exc:  # after the first chunk: recorded, and raised
                         called = Called(None, exc, opened.started, run.now())
                         broke = judge.judge(action, run.input, called)
-                        raise run.interrupted(action, called, broke, reserved) from exc
+                        raise run.interrupted(step, called, broke) from exc
                     judged = judge.judge(run.final(action), run.input, called)
-                    run.served(action, called, judged, reserved)
+                    run.served(step, called, judged)
                     return
                 finally:
-                    run.release(action)
-            yield run.conclude(action)
+                    run.release(step)
+            yield run.conclude(step)
         except BaseException as exc:
             error = exc
             raise
         finally:
             run.end(error)
-
-
-async def _wait(router: Router, seconds: float) -> None:
-    """Wait before a retry or for a call slot, without blocking the event loop."""
-    await router._asleep(seconds)
 
 
 class AsyncStream(_View):
@@ -371,10 +334,10 @@ class AsyncStream(_View):
     """
 
     def __init__(
-        self, router: Router, request_input: Any, customer: str | None, deadline: float | None
+        self, crew: Crew, request_input: Any, customer: str | None, deadline: float | None
     ) -> None:
         self._run = None
-        self._chunks = self._drive(router, request_input, customer, deadline)
+        self._chunks = self._drive(crew, request_input, customer, deadline)
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._chunks
@@ -405,11 +368,11 @@ class AsyncStream(_View):
         except TimeoutError as exc:
             raise timeout_error(path, action.timeout) from exc
 
-    async def _try_open(self, run: _StreamRun, action: CallPath, reserved: float) -> _Opened | None:
+    async def _try_open(self, run: _StreamRun, call: Call) -> _Opened | None:
         """As :meth:`Stream._try_open`, awaiting."""
         from router._calls import prepared
 
-        started = run.now()
+        action, started = call.action, run.now()
         try:
             await prepared(action.path)
             started = run.now()
@@ -417,9 +380,7 @@ class AsyncStream(_View):
             _on_time(action, started, run.now())
         except Exception as exc:
             called = Called(None, exc, started, run.now())
-            run.settle(
-                action, called, await run.router._judge.ajudge(action, run.input, called), reserved
-            )
+            run.settle(call, called, await run.crew.judge.ajudge(action, run.input, called))
             return None
         opened = _Opened(first, pull, finish)
         opened.started = started
@@ -427,21 +388,20 @@ class AsyncStream(_View):
         return opened
 
     async def _drive(
-        self, router: Router, request_input: Any, customer: str | None, deadline: float | None
+        self, crew: Crew, request_input: Any, customer: str | None, deadline: float | None
     ) -> AsyncGenerator[Any, None]:
         import asyncio
 
-        run = self._run = _StreamRun(router, request_input, customer, deadline)
-        judge, error = router._judge, None
+        run = self._run = _StreamRun(crew, request_input, customer, deadline)
+        judge, error = crew.judge, None
         try:
-            while isinstance(action := run.plan.next_action(run.now()), CallPath):
-                if action.wait > 0:
-                    await _wait(router, action.wait)
-                reserved = await run.atake(action)
-                if reserved is None:
+            while not isinstance(step := run.run.next(), Serve | Escalate | GiveUp):
+                if isinstance(step, Nap):
+                    await asleep(crew, step.seconds)
                     continue
+                action = step.action
                 try:
-                    opened = await self._try_open(run, action, reserved)
+                    opened = await self._try_open(run, step)
                     if opened is None:
                         continue
                     try:
@@ -452,21 +412,21 @@ class AsyncStream(_View):
                             chunk = await opened.pull()
                         called = Called(opened.finish(run.sent), None, opened.started, run.now())
                     except GeneratorExit:
-                        run.abandoned(action, opened.started, reserved)
+                        run.abandoned(step, opened.started)
                         raise
                     except Exception as exc:  # after the first chunk: recorded, and raised
                         called = Called(None, exc, opened.started, run.now())
                         broke = await judge.ajudge(action, run.input, called)
-                        raise run.interrupted(action, called, broke, reserved) from exc
+                        raise run.interrupted(step, called, broke) from exc
                     judged = await judge.ajudge(run.final(action), run.input, called)
-                    run.served(action, called, judged, reserved)
+                    run.served(step, called, judged)
                     return
                 finally:
-                    run.release(action)
-            if isinstance(action, Escalate):  # the handler may block: not on the loop
-                yield await asyncio.to_thread(run.conclude, action)
+                    run.release(step)
+            if isinstance(step, Escalate):  # the handler may block: not on the loop
+                yield await asyncio.to_thread(run.conclude, step)
             else:
-                yield run.conclude(action)
+                yield run.conclude(step)
         except BaseException as exc:
             error = exc
             raise
