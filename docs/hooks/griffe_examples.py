@@ -1,9 +1,11 @@
-"""Griffe extension: read the docstrings' ``Example:`` sections as Google-style examples.
+"""Griffe extension: read the packages' reST-flavoured docstrings as the reference shows them.
 
-The packages' docstrings head their doctests ``Example:``, which napoleon reads as an
-examples section; griffe's Google parser knows only ``Examples:`` and would render the
-doctest lines as Markdown. This renames the heading while the API reference is built;
-the source is untouched and the doctests run as they are.
+The docstrings are Google style with two habits of Sphinx that griffe's Google parser
+does not know: doctests headed ``Example:`` (napoleon reads it as an examples section;
+griffe knows only ``Examples:`` and would render the doctest lines as Markdown), and
+roles such as ``:meth:`disable_path```, which would show as ``:meth:`` before the code.
+This rewrites both while the API reference is built; the source is untouched and the
+doctests run as they are.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from typing import Any
 import griffe
 
 _HEADING = re.compile(r"^(\s*)Example:\s*$", re.M)
+_ROLE = re.compile(r":(?:mod|class|meth|func|attr|data|exc|obj):`~?([^`]+)`")
 
 
 class ExampleSections(griffe.Extension):
-    """Rename each docstring's ``Example:`` heading to ``Examples:``."""
+    """Rename ``Example:`` headings to ``Examples:`` and show Sphinx roles as code."""
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
-        """Fix the docstring of every object griffe visits."""
+        """Rewrite the docstring of every object griffe visits."""
         if obj.docstring is not None:
-            obj.docstring.value = _HEADING.sub(r"\1Examples:", obj.docstring.value)
+            value = _HEADING.sub(r"\1Examples:", obj.docstring.value)
+            obj.docstring.value = _ROLE.sub(r"``\1``", value)
