@@ -18,11 +18,12 @@ from router._escalation import Escalation
 from router._events import Observer
 from router._idempotency import IdempotencyCache
 from router._limits import Limiter, RateLimit
+from router._loops import aroute, route
 from router._path import Path
 from router._recorder import AlertHandler
 from router._result import RunResult
 from router._retry import Retry
-from router._run import Crew, aroute, route
+from router._run import Crew
 from router._settings import (
     PathLike,
     Sleep,

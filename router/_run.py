@@ -1,23 +1,21 @@
-"""One request in flight: its plan, the rooms that carry it out, and the two run loops.
+"""One request in flight: its plan, and the rooms that carry it out.
 
 :class:`Crew` holds what every run of a router shares (its admission, recorder, caller,
 judge and policy). :meth:`Crew.begin` checks a request and plans it; the :class:`Run` it
 returns steps through the request: :meth:`Run.next` says what to do next —
-:class:`Sleep`, :class:`Call` a path, or end with the plan's Serve, Escalate or GiveUp
-— and :meth:`Run.settle` takes what a call gave back. :func:`drive` and :func:`adrive`
-are the only twins: two short loops that call and sleep, one sync, one async. The
-streaming loops of :mod:`router._streaming` step the same :class:`Run`.
+:class:`Nap`, :class:`Call` a path, or end with the plan's Serve, Escalate or GiveUp —
+and :meth:`Run.settle` takes what a call gave back. The loops that call and nap are in
+:mod:`router._loops` (``run`` and ``arun``) and :mod:`router._streaming`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import inspect
 import itertools
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,12 +47,10 @@ from router._recorder import Recorder
 from router._result import RunResult
 from router._settings import (
     ESCALATION,
-    RealSleep,
     Sleep,
     check_deadline,
     check_sleep,
     classifier,
-    never_blocks,
     never_waits,
     rules,
 )
@@ -534,114 +530,3 @@ class Run:
     def close(self) -> None:
         """Drop the run's loop guard."""
         CURRENT_GUARD.reset(self._guard)
-
-
-def route(
-    crew: Crew, request_input: Any, customer: str | None, deadline: float | None
-) -> RunResult:
-    """Serve one request in this thread, its store calls bounded (none for memory://)."""
-    if crew.store_never_waits:
-        return _ended(crew.begin(request_input, customer, deadline), drive)
-    with store_waits(crew.run_waits(deadline)) as waits:
-        return _ended(crew.begin(request_input, customer, deadline, waits), drive)
-
-
-async def aroute(
-    crew: Crew, request_input: Any, customer: str | None, deadline: float | None
-) -> RunResult:
-    """Serve one request on the running event loop, its store calls bounded."""
-    if crew.store_never_waits:
-        return await _aended(crew.begin(request_input, customer, deadline))
-    with store_waits(crew.run_waits(deadline)) as waits:
-        return await _aended(crew.begin(request_input, customer, deadline, waits))
-
-
-def _ended(run: Run, loop: Callable[[Run], RunResult]) -> RunResult:
-    try:
-        result = loop(run)
-    except RouterError as exc:
-        run.end(None, exc)
-        raise
-    finally:
-        run.close()
-    run.end(result, None)
-    return result
-
-
-async def _aended(run: Run) -> RunResult:
-    try:
-        result = await adrive(run)
-    except RouterError as exc:
-        run.end(None, exc)
-        raise
-    finally:
-        run.close()
-    run.end(result, None)
-    return result
-
-
-def drive(run: Run) -> RunResult:
-    """The sync loop: call and sleep in this thread until the plan ends the run."""
-    crew = run.crew
-    while True:
-        step = run.next()
-        if isinstance(step, Nap):
-            crew.sleep(step.seconds)
-        elif isinstance(step, Call):
-            action = step.action
-            called = crew.caller.call(
-                action.path, run.input, action.timeout, action.feedback, done=run.release(step)
-            )
-            run.settle(step, called, crew.judge.judge(action, run.input, called))
-        elif isinstance(step, Escalate):
-            return run.escalate(step)
-        else:
-            return run.conclude(step)
-
-
-async def adrive(run: Run) -> RunResult:
-    """The async loop: await calls and naps, never blocking the event loop."""
-    import asyncio
-
-    crew = run.crew
-    while True:
-        step = run.next()
-        if isinstance(step, Nap):
-            try:
-                await asleep(crew, step.seconds)
-            except asyncio.CancelledError:
-                run.cancelled(None, None)
-                raise
-        elif isinstance(step, Call):
-            action, started = step.action, None
-            try:
-                started = crew.clock()
-                called = await crew.caller.acall(
-                    action.path, run.input, action.timeout, action.feedback, done=run.release(step)
-                )
-                judged = await crew.judge.ajudge(action, run.input, called)
-            except asyncio.CancelledError:
-                run.cancelled(step, started)
-                raise
-            run.settle(step, called, judged)
-        elif isinstance(step, Escalate):  # on a worker of ours, not asyncio's default pool
-            escalated: RunResult = await crew.caller.run_in_worker(run.escalate, step)
-            return escalated
-        else:
-            return run.conclude(step)
-
-
-async def asleep(crew: Crew, seconds: float) -> None:
-    """Wait under arun without blocking the event loop: ``asyncio.sleep``, an async
-    ``sleep=`` awaited, a fake clock's sleep as it is, any other on a worker thread."""
-    import asyncio
-
-    sleep = crew.sleep
-    if isinstance(sleep, RealSleep):
-        await asyncio.sleep(seconds)
-    elif never_blocks(sleep):
-        sleep(seconds)
-    elif inspect.iscoroutinefunction(sleep):
-        await sleep(seconds)
-    else:
-        await crew.caller.run_in_worker(sleep, seconds)

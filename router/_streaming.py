@@ -33,8 +33,9 @@ from router._attempts import Judged
 from router._calls import Called
 from router._errors import StreamInterrupted
 from router._flow import CallPath, Escalate, GiveUp, Serve
+from router._loops import asleep
 from router._result import Attempt, RunResult
-from router._run import Call, Nap, asleep
+from router._run import Call, Nap
 
 if TYPE_CHECKING:
     from router._run import Crew
