@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ def plot_traffic(experiment: Experiment, target: Path, policy: str = "router") -
     top.set_ylim(-0.02, 1.02)
     top.set_title(
         f"{scenario.name}: which path the router tries first (seed 0)\n"
-        f"{scenario.description}; dashed lines: the best path changes",
+        + textwrap.fill(f"{scenario.description}; dashed lines: the best path changes", 110),
         fontsize=11,
     )
     top.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title="path")
