@@ -40,7 +40,7 @@ class Spending(Protocol):
     """What admission asks of a budget (:class:`BudgetKeeper`, or :class:`NoBudget`)."""
 
     def over(self, customer: str | None, at: float) -> str | None: ...
-    def reserve(self, customer: str | None, cost: float, at: float) -> str | None: ...
+    def reserve(self, customer: str | None, cost: float, at: float) -> tuple[str | None, bool]: ...
     def spend(self, customer: str | None, cost: float, tokens: int, at: float) -> None: ...
 
 
@@ -52,8 +52,8 @@ class NoBudget:
     def over(self, customer: str | None, at: float) -> str | None:
         return None
 
-    def reserve(self, customer: str | None, cost: float, at: float) -> str | None:
-        return None
+    def reserve(self, customer: str | None, cost: float, at: float) -> tuple[str | None, bool]:
+        return None, False
 
     def spend(self, customer: str | None, cost: float, tokens: int, at: float) -> None:
         return None
@@ -258,9 +258,9 @@ class Admission:
         price = path.price
         if not price:
             return 0.0
-        refused = self._spending.reserve(customer, price, now)
-        if refused is None:
-            return float(price)
+        refused, reserved = self._spending.reserve(customer, price, now)
+        if refused is None:  # not reserved (the store did not answer): counted after the call
+            return float(price) if reserved else 0.0
         if shadow:
             return Skip()
         if self._when_exceeded() != "cheapest":

@@ -311,14 +311,17 @@ class BudgetKeeper:
                 return scope
         return None
 
-    def reserve(self, customer: str | None, cost: float, at: float) -> str | None:
-        """Reserve a priced call's cost before making it; the scope that refused, if any.
+    def reserve(self, customer: str | None, cost: float, at: float) -> tuple[str | None, bool]:
+        """Reserve a priced call's cost before making it: (the scope that refused, if any;
+        whether the cost is now counted in every scope).
 
         A reservation succeeds only while its scope is under its daily limits, and is
         atomic in the store, so concurrent routers overshoot a limit by at most one call.
+        When the store cannot answer, the call goes ahead unreserved (what other scopes
+        granted is given back) and its whole cost is counted after it.
         """
         if cost <= 0:
-            return None
+            return None, False
         day = math.floor(at / SECONDS_PER_DAY)
         reserved: list[str] = []
         for scope, cost_limit, token_limit in self._limits(customer):
@@ -326,14 +329,22 @@ class BudgetKeeper:
                 after = self._store.reserve_spend(scope, day, 0, cost, (cost_limit, token_limit))
             except StoreError as exc:
                 self._log.failed(exc, at)
-                continue
+                self._give_back(reserved, day, cost, at)
+                return None, False
             if after is None:
-                for done in reserved:  # give back what the other scopes granted
-                    self._store.add_spend(done, day, 0, -cost)
-                return scope
+                self._give_back(reserved, day, cost, at)
+                return scope, False
             reserved.append(scope)
             self._crossed(scope, (cost_limit, token_limit), after, Spend(0, cost))
-        return None
+        return None, bool(reserved)
+
+    def _give_back(self, scopes: list[str], day: int, cost: float, at: float) -> None:
+        """Undo the reservations ``scopes`` granted for a call that will not count them."""
+        for scope in scopes:
+            try:
+                self._store.add_spend(scope, day, 0, -cost)
+            except StoreError as exc:
+                self._log.failed(exc, at)
 
     def spend(self, customer: str | None, cost: float, tokens: int, at: float) -> None:
         """Add one attempt's spending; alert when a limit's ``alert_at`` or 100% is crossed."""

@@ -24,7 +24,7 @@ from router import (
     Path,
     Router,
 )
-from storage import Store
+from storage import MemoryStore, Store, StoreUnavailableError
 
 pytestmark = pytest.mark.usefixtures("clean_shared_postgres")
 
@@ -121,3 +121,37 @@ def test_a_cost_changed_on_the_score_after_it_was_made_is_checked(task: str) -> 
     router = Router([answer], judge, task=task, store="memory://")
     with pytest.raises(InvalidCostError, match="cost"):
         router.run("order")
+
+
+class ReservationsFailOnce(MemoryStore):
+    """A store whose first budget reservation does not answer (a lock, a timeout)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = 0
+
+    def reserve_spend(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.failed:
+            self.failed += 1
+            raise StoreUnavailableError("the store did not answer in time; try again")
+        return super().reserve_spend(*args, **kwargs)
+
+
+def test_a_call_whose_reservation_the_store_missed_is_counted_whole() -> None:
+    # Before: the call went ahead as if its price were reserved, and only the
+    # difference (cost - price = 0) was added after it, so the day's spend missed it.
+    store, clock = ReservationsFailOnce(), FakeClock(start=1_000.0)
+    router = Router(
+        [Path(lambda x: x, name="model", price=0.25)],
+        lambda out: True,
+        task="reserve-missed",
+        store=store,
+        clock=clock,
+        budget=Budget(daily_cost=10.0),
+    )
+    for i in range(3):
+        assert router.run(i) == i
+    router.close()
+    assert store.failed == 1
+    day = math.floor(clock() / 86_400)
+    assert store.spend("task:reserve-missed", day).cost == pytest.approx(0.75)
