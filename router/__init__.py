@@ -41,6 +41,7 @@ from router._breaker import Breaker
 from router._budget import Budget, Metered, MeteredScore, UnpricedPathWarning
 from router._canary import Canary
 from router._clock import Clock, FakeClock
+from router._config import RouterConfig
 from router._escalation import Alert, Escalation
 from router._events import AttemptEvent, Observer, RunEvent
 from router._guard import note_tool_call
@@ -64,6 +65,16 @@ if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr_
     )
     from bandits._cost import CostAware
     from bandits._glr import GLRklUCB
+    from router._analysis_plots import (
+        change_point_times,
+        plot_change_points,
+        plot_cost_per_success,
+        plot_latency_percentiles,
+        plot_path_dashboard,
+        plot_posteriors,
+        plot_rolling_success,
+        plot_traffic_share,
+    )
     from router._health import DEFAULT_RULES as DEFAULT_HEALTH_RULES
     from router._health import HealthResult, HealthRule, evaluate_health
     from router._logging import StructuredLog
@@ -73,6 +84,14 @@ if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr_
     from router._streaming import AsyncStream, Stream
 
 _LAZY = {
+    "change_point_times": ("router._analysis_plots", "change_point_times"),
+    "plot_change_points": ("router._analysis_plots", "plot_change_points"),
+    "plot_cost_per_success": ("router._analysis_plots", "plot_cost_per_success"),
+    "plot_latency_percentiles": ("router._analysis_plots", "plot_latency_percentiles"),
+    "plot_path_dashboard": ("router._analysis_plots", "plot_path_dashboard"),
+    "plot_posteriors": ("router._analysis_plots", "plot_posteriors"),
+    "plot_rolling_success": ("router._analysis_plots", "plot_rolling_success"),
+    "plot_traffic_share": ("router._analysis_plots", "plot_traffic_share"),
     "UCB1": ("bandits._baselines", "UCB1"),
     "DiscountedThompson": ("bandits._baselines", "DiscountedThompson"),
     "EpsilonGreedy": ("bandits._baselines", "EpsilonGreedy"),
@@ -143,6 +162,7 @@ __all__ = [
     "Retry",
     "RoundRobin",
     "Router",
+    "RouterConfig",
     "RouterError",
     "RunEvent",
     "RunResult",
@@ -158,8 +178,16 @@ __all__ = [
     "Thompson",
     "UnknownRequestError",
     "UnpricedPathWarning",
+    "change_point_times",
     "evaluate_health",
     "note_tool_call",
+    "plot_change_points",
+    "plot_cost_per_success",
+    "plot_latency_percentiles",
+    "plot_path_dashboard",
+    "plot_posteriors",
+    "plot_rolling_success",
+    "plot_traffic_share",
     "strip_code_fences",
     "validate_output",
 ]

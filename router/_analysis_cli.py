@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError
-from storage._open import open_existing_store
+from storage import open_existing_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -157,10 +157,10 @@ class _CsvWriter:
     """Appends chunks to a CSV file; the header is written up front, so no rows is valid CSV."""
 
     def __init__(self, target: Path) -> None:
-        from storage._reads import COLUMNS
+        from storage import OUTCOME_COLUMNS
 
         self._handle = target.open("w", newline="", encoding="utf-8")
-        self._handle.write(",".join(COLUMNS) + "\n")
+        self._handle.write(",".join(OUTCOME_COLUMNS) + "\n")
 
     def write(self, chunk: pd.DataFrame) -> None:
         chunk.to_csv(self._handle, header=False, index=False, date_format=_ISO_UTC)

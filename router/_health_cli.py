@@ -55,7 +55,7 @@ def run_health(args: argparse.Namespace) -> int:
     from router import DEFAULT_HEALTH_RULES, evaluate_health
     from router._health import format_value, format_window
     from router._simulated import simulated_note
-    from storage._open import open_existing_store
+    from storage import open_existing_store
 
     store = open_existing_store(args.store)
     try:

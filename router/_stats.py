@@ -24,6 +24,6 @@ def stats_table(
         >>> stats_table(["a"], {}).loc["a", "mean"]
         np.float64(0.5)
     """
-    from storage._path_table import path_table
+    from storage import path_table
 
     return path_table(names, stored, daily)

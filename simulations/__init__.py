@@ -8,7 +8,7 @@ Example:
 """
 
 from router import FakeClock
-from simulations._analysis_plots import (
+from router._analysis_plots import (  # their home is router (production analysis)
     change_point_times,
     plot_change_points,
     plot_cost_per_success,

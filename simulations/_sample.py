@@ -34,8 +34,7 @@ def analysis_store(
     """
     from simulations._replay import replay
     from simulations._scenario import load_scenario
-    from storage import open_store, store_tasks
-    from storage._open import resolve_url
+    from storage import open_store, resolve_url, store_tasks
 
     resolved = resolve_url(url or os.environ.get("OUTCOME_ROUTER_DB") or DEFAULT_FILE)
     missing = resolved.startswith("sqlite:///") and not _sqlite_file_exists(resolved)

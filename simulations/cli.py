@@ -1,6 +1,7 @@
-"""The simulator's commands (``outcome-router simulate``), registered by :mod:`router.cli`.
+"""The simulator's commands (``outcome-router simulate``), plugged into :mod:`router.cli`
+through the ``outcome_router.commands`` entry point (see ``pyproject.toml``).
 
-``main`` is :func:`router.cli.main`, kept here for ``python -m simulations``.
+``main`` is the whole command line, for ``python -m simulations``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,30 @@ import math
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from bandits import ConfigError
-from router.cli import main
+from router.cli import main as router_main
 from simulations._random_experiment import BASELINES
 
 __all__ = ["add_simulator_commands", "main"]
 
 # The policies a --random run compares by default (benchmarks/random_envs.py's set).
 RANDOM_POLICIES = ("router", *BASELINES)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m simulations``: the ``outcome-router`` command line, ``simulate``
+    included even where the distribution's entry points are not installed.
+
+    Example:
+        >>> main(["simulate", "--list"])  # doctest: +ELLIPSIS
+        incident ...
+        stationary ...
+        0
+    """
+    return router_main(argv, commands=(add_simulator_commands,))
 
 
 def add_simulator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

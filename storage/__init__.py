@@ -21,8 +21,9 @@ from bandits._errors import (
 from bandits._lazy import lazy_attributes as _lazy_attributes
 from storage._controls import MODES, PathState, Spend
 from storage._memory import MemoryStore
-from storage._open import default_store_url, open_store
+from storage._open import default_store_url, open_existing_store, open_store, resolve_url
 from storage._protocol import ControlStore, EvidenceStore, ReadStore, SpendStore, Store
+from storage._reads import COLUMNS as OUTCOME_COLUMNS
 from storage._reads import OutcomeFilter
 from storage._records import SERVED_ATTEMPT, DailyAggregate, Outcome, PathPosterior, Report
 from storage._waits import StoreWaits, store_waits
@@ -42,6 +43,7 @@ if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr_
         posterior_history,
         store_tasks,
     )
+    from storage._path_table import path_table
     from storage._resilient import ResilientStore
     from storage._sql import SQLStore
 
@@ -54,6 +56,7 @@ _LAZY = {
     "daily_spend": "storage._export",
     "iter_outcome_frames": "storage._export",
     "outcomes_frame": "storage._export",
+    "path_table": "storage._path_table",
     "path_stats": "storage._export",
     "posterior_history": "storage._export",
     "store_tasks": "storage._export",
@@ -61,6 +64,7 @@ _LAZY = {
 
 __all__ = [
     "MODES",
+    "OUTCOME_COLUMNS",
     "SERVED_ATTEMPT",
     "BatchingStore",
     "ControlStore",
@@ -88,10 +92,13 @@ __all__ = [
     "daily_spend",
     "default_store_url",
     "iter_outcome_frames",
+    "open_existing_store",
     "open_store",
     "outcomes_frame",
     "path_stats",
+    "path_table",
     "posterior_history",
+    "resolve_url",
     "store_tasks",
     "store_waits",
 ]

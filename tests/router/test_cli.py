@@ -5,6 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import fresh_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +39,39 @@ def test_the_parser_has_the_operators_and_the_simulators_commands() -> None:
     assert set(commands.choices) == {"simulate", "stats", "export", "db", "paths", "health"}
 
 
-def test_python_m_simulations_runs_the_same_main() -> None:
+def test_the_simulator_plugs_its_command_in_through_an_entry_point() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["entry-points"]["outcome_router.commands"] == {
+        "simulate": "simulations.cli:add_simulator_commands"
+    }
+    from router.cli import plugged_in
+    from simulations.cli import add_simulator_commands
+
+    assert plugged_in() == [add_simulator_commands]
+
+
+def test_a_plugin_that_fails_to_load_is_left_out_with_a_note(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importlib import metadata
+
+    import router.cli
+
+    broken = metadata.EntryPoint("broken", "no_such_module:register", "outcome_router.commands")
+    monkeypatch.setattr(metadata, "entry_points", lambda group: [broken])
+    assert router.cli.plugged_in() == []
+    assert "command 'broken' (no_such_module:register) is unavailable" in capsys.readouterr().err
+    assert router.cli.main(["db", "upgrade", "memory://"]) == 0  # the rest still works
+
+
+def test_python_m_simulations_runs_the_whole_command_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     import router.cli
     import simulations.cli
 
-    assert simulations.cli.main is router.cli.main
+    assert simulations.cli.main(["simulate", "--list"]) == 0
+    assert "outage" in capsys.readouterr().out
+    # passed in and plugged in as well: registered once, no argparse conflict
+    parser = router.cli.build_parser([simulations.cli.add_simulator_commands])
+    assert parser.parse_args(["simulate", "--list"]).command == "simulate"

@@ -1,4 +1,5 @@
-"""``outcome-router db ...``: schema commands, wired into the CLI by ``router.cli``."""
+"""The store's commands, ``outcome-router db ...`` (its schema) and ``outcome-router
+paths ...`` (each path's mode), wired into the command line by :mod:`router.cli`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from typing import Any
 
 from storage._migrate import HEAD
 from storage._open import default_store_url, resolve_url
+from storage._paths_cli import add_paths_commands
+
+__all__ = ["add_db_commands", "add_paths_commands", "run_upgrade"]
 
 
 def add_db_commands(subparsers: Any) -> None:

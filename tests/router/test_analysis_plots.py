@@ -13,9 +13,8 @@ from matplotlib.figure import Figure
 from scipy.stats import beta
 
 from bandits import ConfigError
-from simulations import (
+from router import (
     change_point_times,
-    load_scenario,
     plot_change_points,
     plot_cost_per_success,
     plot_latency_percentiles,
@@ -23,8 +22,8 @@ from simulations import (
     plot_posteriors,
     plot_rolling_success,
     plot_traffic_share,
-    replay,
 )
+from simulations import load_scenario, replay
 from storage import MemoryStore, Outcome, Store, open_store, outcomes_frame, path_stats
 
 TASK = "plots"
