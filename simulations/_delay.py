@@ -12,20 +12,15 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bandits._fading import DEFAULT_HORIZON
 from router import Choice, Policy
 from storage import (
-    DailyAggregate,
     Outcome,
-    OutcomeFilter,
     PathPosterior,
-    PathState,
-    Report,
-    Spend,
     Store,
+    StoreWrapper,
 )
 
 if TYPE_CHECKING:
@@ -97,7 +92,7 @@ class _Pending:
             action(*arguments)
 
 
-class DelayedStore:
+class DelayedStore(StoreWrapper):
     """A store whose ``record`` lands only when the simulated call has finished.
 
     Example:
@@ -113,142 +108,28 @@ class DelayedStore:
     """
 
     def __init__(self, inner: Store, clock: SimClock) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._pending = _Pending(clock)
-
-    @property
-    def url(self) -> str:
-        """The wrapped store's URL."""
-        return self.inner.url
-
-    def ensure_paths(
-        self,
-        task: str,
-        paths: Sequence[str],
-        prior: tuple[float, float] = (1.0, 1.0),
-        horizon: float = DEFAULT_HORIZON,
-    ) -> None:
-        """Immediate."""
-        self.inner.ensure_paths(task, paths, prior, horizon)
 
     def posteriors(self, task: str) -> dict[str, PathPosterior]:
         """What the store holds once every call finished by now has been recorded."""
         self._pending.release()
-        return self.inner.posteriors(task)
+        return self._inner.posteriors(task)
 
     def record(self, outcome: Outcome) -> bool:
         """Deferred until the simulated clock passes the current time."""
-        self._pending.defer(self.inner.record, outcome)
+        self._pending.defer(self._inner.record, outcome)
         return True
 
     def record_many(self, outcomes: Iterable[Outcome]) -> int:
         """Each deferred until the simulated clock passes the current time."""
         batch = list(outcomes)
-        self._pending.defer(self.inner.record_many, batch)
+        self._pending.defer(self._inner.record_many, batch)
         return len(batch)
-
-    def reset(
-        self,
-        task: str,
-        path: str,
-        *,
-        keep_successes: float,
-        keep_count: int,
-        seen_resets: int,
-        tick: int | None = None,
-    ) -> bool:
-        """Immediate."""
-        return self.inner.reset(
-            task,
-            path,
-            keep_successes=keep_successes,
-            keep_count=keep_count,
-            seen_resets=seen_resets,
-            tick=tick,
-        )
-
-    def report(self, task: str, request_id: str, score: float, at: float) -> Report:
-        """Immediate, after recording everything pending."""
-        self.flush()
-        return self.inner.report(task, request_id, score, at)
-
-    def outcomes(self, task: str) -> list[Outcome]:
-        """Everything, after recording everything pending."""
-        self.flush()
-        return self.inner.outcomes(task)
-
-    def prune(self, older_than: float) -> int:
-        """After recording everything pending (pruning acts on all outcomes)."""
-        self.flush()
-        return self.inner.prune(older_than)
-
-    def daily_aggregates(self, task: str) -> list[DailyAggregate]:
-        """Everything, after recording everything pending."""
-        self.flush()
-        return self.inner.daily_aggregates(task)
-
-    def tasks(self) -> list[str]:
-        """Every task, after recording everything pending."""
-        self.flush()
-        return self.inner.tasks()
-
-    def outcome_chunks(
-        self, keep: OutcomeFilter, chunksize: int
-    ) -> Iterator[list[tuple[Any, ...]]]:
-        """Everything kept, after recording everything pending."""
-        self.flush()
-        return self.inner.outcome_chunks(keep, chunksize)
-
-    # Path states and spending (kill switch, breakers, budgets) are immediate, like a
-    # real store's: only outcomes wait for their simulated call to finish.
-
-    def path_states(self, task: str) -> dict[str, PathState]:
-        """Immediate."""
-        return self.inner.path_states(task)
-
-    def set_path_mode(self, task: str, path: str, mode: str, at: float) -> None:
-        """Immediate."""
-        self.inner.set_path_mode(task, path, mode, at)
-
-    def count_failure(self, task: str, path: str, at: float, threshold: int) -> PathState:
-        """Immediate."""
-        return self.inner.count_failure(task, path, at, threshold)
-
-    def count_success(self, task: str, path: str, at: float) -> None:
-        """Immediate."""
-        self.inner.count_success(task, path, at)
-
-    def claim_trial(self, task: str, path: str, at: float, recovery: float) -> bool:
-        """Immediate."""
-        return self.inner.claim_trial(task, path, at, recovery)
-
-    def add_spend(self, scope: str, day: int, tokens: int, cost: float) -> Spend:
-        """Immediate."""
-        return self.inner.add_spend(scope, day, tokens, cost)
-
-    def reserve_spend(
-        self,
-        scope: str,
-        day: int,
-        tokens: int,
-        cost: float,
-        limits: tuple[float | None, int | None],
-    ) -> Spend | None:
-        """Immediate."""
-        return self.inner.reserve_spend(scope, day, tokens, cost, limits)
-
-    def spend(self, scope: str, day: int) -> Spend:
-        """Immediate."""
-        return self.inner.spend(scope, day)
 
     def flush(self) -> None:
         """Record every pending outcome now."""
         self._pending.release(everything=True)
-
-    def close(self) -> None:
-        """Record what is pending and close the wrapped store."""
-        self.flush()
-        self.inner.close()
 
 
 class DelayedPolicy:

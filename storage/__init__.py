@@ -46,6 +46,7 @@ if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr_
     from storage._path_table import path_table
     from storage._resilient import ResilientStore
     from storage._sql import SQLStore
+    from storage._wrapper import StoreWrapper
 
 # `import router` needs none of these: wrappers, exports and SQLStore (which pulls in
 # SQLAlchemy) load when first asked for.
@@ -53,6 +54,7 @@ _LAZY = {
     "BatchingStore": "storage._batching",
     "ResilientStore": "storage._resilient",
     "SQLStore": "storage._sql",
+    "StoreWrapper": "storage._wrapper",
     "daily_spend": "storage._export",
     "iter_outcome_frames": "storage._export",
     "outcomes_frame": "storage._export",
@@ -88,6 +90,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailableError",
     "StoreWaits",
+    "StoreWrapper",
     "UnknownRequestError",
     "daily_spend",
     "default_store_url",

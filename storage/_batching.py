@@ -5,20 +5,19 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bandits import ConfigError
 from bandits._fading import DEFAULT_HORIZON
 from storage._checks import check_outcome, check_outcomes
-from storage._controls import PathState, Spend
 from storage._pending import with_outcomes
 from storage._protocol import Store
-from storage._reads import OutcomeFilter, Row
-from storage._records import DailyAggregate, Outcome, PathPosterior, Report
+from storage._records import Outcome, PathPosterior, Report
 from storage._set_aside import SetAside, write_batch
+from storage._wrapper import StoreWrapper
 
 
-class BatchingStore:
+class BatchingStore(StoreWrapper):
     """A :class:`storage.Store` that queues ``record()`` and writes with one ``record_many``.
 
     The queue is written when it holds ``flush_every`` outcomes, or when its oldest
@@ -46,8 +45,8 @@ class BatchingStore:
     wrap the inner store in :class:`storage.ResilientStore` to keep working through
     outages: ``BatchingStore(ResilientStore(open_store(url)))``. Path controls and
     spending go straight through (not batched); the other reads and ``prune`` write the
-    queue first. It offers the methods of :class:`storage.Store` and nothing else of
-    ``inner``. Safe to share between threads.
+    queue first (as every :class:`storage.StoreWrapper` does). It offers the methods of
+    :class:`storage.Store` and nothing else of ``inner``. Safe to share between threads.
 
     Example:
         >>> from storage import MemoryStore
@@ -76,7 +75,7 @@ class BatchingStore:
             raise ConfigError(f"flush_every must be an int >= 1, got {flush_every!r}")
         _check_seconds("flush_interval", flush_interval)
         _check_seconds("max_staleness", max_staleness)
-        self._inner = inner
+        super().__init__(inner)
         self._flush_every = flush_every
         self._flush_interval = float(flush_interval)
         self._max_staleness = float(max_staleness)
@@ -88,16 +87,6 @@ class BatchingStore:
         self._oldest_at = 0.0  # when the oldest queued outcome was queued
         self._cache: dict[str, tuple[float, dict[str, PathPosterior]]] = {}
         self._aside = SetAside()
-
-    @property
-    def url(self) -> str:
-        """The inner store's URL."""
-        return self._inner.url
-
-    @property
-    def inner(self) -> Store:
-        """The wrapped store."""
-        return self._inner
 
     @property
     def pending(self) -> int:
@@ -199,73 +188,6 @@ class BatchingStore:
         self._forget(task)
         return self._inner.report(task, request_id, score, at)
 
-    def outcomes(self, task: str) -> list[Outcome]:
-        """Write the queue, then every stored outcome of ``task``."""
-        self.flush()
-        return self._inner.outcomes(task)
-
-    def prune(self, older_than: float) -> int:
-        """Write the queue, then prune the store's old outcomes."""
-        self.flush()
-        return self._inner.prune(older_than)
-
-    def daily_aggregates(self, task: str) -> list[DailyAggregate]:
-        """Write the queue, then the store's daily sums of ``task``."""
-        self.flush()
-        return self._inner.daily_aggregates(task)
-
-    def tasks(self) -> list[str]:
-        """Write the queue, then the store's tasks."""
-        self.flush()
-        return self._inner.tasks()
-
-    def outcome_chunks(self, keep: OutcomeFilter, chunksize: int) -> Iterator[list[Row]]:
-        """Write the queue, then the store's kept outcomes in chunks."""
-        self.flush()
-        return self._inner.outcome_chunks(keep, chunksize)
-
-    # Path controls and spending are not batched: breakers, the kill switch and budgets
-    # are shared by every process and must act at once, so they go straight through.
-
-    def path_states(self, task: str) -> dict[str, PathState]:
-        """The store's path states (not batched)."""
-        return self._inner.path_states(task)
-
-    def set_path_mode(self, task: str, path: str, mode: str, at: float) -> None:
-        """Set a path's mode in the store (not batched)."""
-        self._inner.set_path_mode(task, path, mode, at)
-
-    def count_failure(self, task: str, path: str, at: float, threshold: int) -> PathState:
-        """Count a breaker failure in the store (not batched)."""
-        return self._inner.count_failure(task, path, at, threshold)
-
-    def count_success(self, task: str, path: str, at: float) -> None:
-        """Close the path's breaker in the store (not batched)."""
-        self._inner.count_success(task, path, at)
-
-    def claim_trial(self, task: str, path: str, at: float, recovery: float) -> bool:
-        """Claim a breaker's trial call in the store (not batched)."""
-        return self._inner.claim_trial(task, path, at, recovery)
-
-    def add_spend(self, scope: str, day: int, tokens: int, cost: float) -> Spend:
-        """Add spending in the store (not batched)."""
-        return self._inner.add_spend(scope, day, tokens, cost)
-
-    def reserve_spend(
-        self,
-        scope: str,
-        day: int,
-        tokens: int,
-        cost: float,
-        limits: tuple[float | None, int | None],
-    ) -> Spend | None:
-        """Reserve spending in the store (not batched)."""
-        return self._inner.reserve_spend(scope, day, tokens, cost, limits)
-
-    def spend(self, scope: str, day: int) -> Spend:
-        """A scope's spending in the store (not batched)."""
-        return self._inner.spend(scope, day)
-
     def flush(self) -> int:
         """Write every queued outcome now with one ``record_many``; return how many were new."""
         with self._flush_lock:
@@ -285,13 +207,6 @@ class BatchingStore:
                     if mine:
                         self._cache[task] = (read_at, with_outcomes(rows, mine))
             return stored
-
-    def close(self) -> None:
-        """Write the queue, then close the inner store (even if the write failed)."""
-        try:
-            self.flush()
-        finally:
-            self._inner.close()
 
     def __repr__(self) -> str:
         return (

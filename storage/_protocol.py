@@ -5,8 +5,10 @@
 - :class:`SpendStore`: daily spending against budgets;
 - :class:`ReadStore`: what exports, analysis and the operators' CLI read.
 
-A wrapper (``ResilientStore``, ``BatchingStore``) implements every method of ``Store``
-itself, each with its own decision (queued, flushed first, or passed through).
+A wrapper implements every method of ``Store`` itself, each with its own decision
+(queued, flushed first, or passed through): ``ResilientStore`` on its own,
+``BatchingStore`` and the simulator's ``DelayedStore`` by overriding
+:class:`storage.StoreWrapper`, which forwards each method explicitly.
 """
 
 from __future__ import annotations

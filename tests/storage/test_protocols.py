@@ -22,6 +22,7 @@ from storage import (
     SpendStore,
     SQLStore,
     Store,
+    StoreWrapper,
 )
 
 ROLES = [EvidenceStore, ControlStore, SpendStore, ReadStore]
@@ -43,6 +44,7 @@ def _wrappers() -> list[Any]:
         ResilientStore(MemoryStore()),
         BatchingStore(MemoryStore()),
         DelayedStore(MemoryStore(), SimClock()),
+        StoreWrapper(MemoryStore()),
     ]
 
 
@@ -55,7 +57,8 @@ def test_store_is_every_role_and_close() -> None:
 def test_wrapper_implements_every_store_method_itself_without_getattr(store: Any) -> None:
     cls = type(store)
     assert not hasattr(cls, "__getattr__")
-    assert sorted(members(Store) - set(vars(cls))) == []
+    written = {name for base in cls.__mro__ if base is not object for name in vars(base)}
+    assert sorted(members(Store) - written) == []  # by the class or StoreWrapper, in full
     assert isinstance(store, Store)
 
 
@@ -110,3 +113,31 @@ def test_delayed_store_records_pending_outcomes_before_reads() -> None:
     clock.set(1.0)
     assert store.posteriors("t") == {}
     assert [d.attempts for d in store.daily_aggregates("t")] == [1]
+
+
+class _HoldsBack(StoreWrapper):
+    """Holds recorded outcomes until flushed, as BatchingStore does."""
+
+    def __init__(self, inner: Store) -> None:
+        super().__init__(inner)
+        self.held: list[Outcome] = []
+
+    def record(self, outcome: Outcome) -> bool:
+        self.held.append(outcome)
+        return True
+
+    def flush(self) -> int:
+        written = self.inner.record_many(self.held)
+        self.held = []
+        return written
+
+
+def test_a_store_wrapper_flushes_before_reads_and_passes_controls_straight_through() -> None:
+    inner = MemoryStore()
+    store = _HoldsBack(inner)
+    store.record(Outcome("r1", 1, "t", "a", 1.0, created_at=0.0))
+    assert inner.outcomes("t") == []  # held back
+    store.set_path_mode("t", "a", "disabled", 1.0)
+    assert inner.path_states("t")["a"].mode == "disabled"  # at once, not held
+    assert [o.request_id for o in store.outcomes("t")] == ["r1"]  # flushed first
+    assert repr(store) == f"_HoldsBack({inner!r})"
