@@ -19,7 +19,7 @@ from router._path import Path
 from router._result import RunResult
 from router._retry import Retry
 from router._taxonomy import Classifier, Classify
-from storage import Store, open_store
+from storage import ControlStore, EvidenceStore, SpendStore, Store, open_store
 
 PathLike = Path | Callable[[Any], Any]
 Sleep = Callable[[float], None]
@@ -199,10 +199,46 @@ def rules(
     )
 
 
+# What routing calls on a store: evidence, controls and spending (and close). The reads
+# (tasks, outcome_chunks...) serve exports and the CLI; a store may leave them out.
+ROUTING_ROLES = (EvidenceStore, ControlStore, SpendStore)
+
+
+def routing_methods() -> list[str]:
+    """The members a store given to ``Router(store=...)`` must have.
+
+    Example:
+        >>> "record" in routing_methods() and "tasks" not in routing_methods()
+        True
+    """
+    names = {
+        name
+        for role in ROUTING_ROLES
+        for cls in role.__mro__
+        if getattr(cls, "_is_protocol", False)
+        for name in vars(cls)
+        if not name.startswith("_")
+    }
+    return sorted(names | {"close"})
+
+
 def check_store(store: object) -> None:
-    """Refuse a ``store=`` that is not a Store, a store URL, a file path or None."""
+    """Refuse a ``store=`` that is not a store, a store URL, a file path or None.
+
+    A store object needs what routing calls (:func:`routing_methods`); the read
+    methods of :class:`storage.ReadStore` only exports and the CLI use.
+    """
     if store is None or isinstance(store, str | os.PathLike | Store):
         return
+    missing = [name for name in routing_methods() if not hasattr(store, name)]
+    if not missing:
+        return
+    if len(missing) < len(routing_methods()):  # a store, but not a whole one
+        raise ConfigError(
+            f"store {type(store).__name__} lacks {', '.join(missing)}, which routing "
+            "calls; implement them, or subclass storage.StoreWrapper around a store "
+            "that has them"
+        )
     raise ConfigError(
         f"store must be a Store, a store URL, a file path or None, got "
         f"{type(store).__name__}; e.g. store='sqlite:///routes.db' or store='memory://'"

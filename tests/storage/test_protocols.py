@@ -141,3 +141,27 @@ def test_a_store_wrapper_flushes_before_reads_and_passes_controls_straight_throu
     assert inner.path_states("t")["a"].mode == "disabled"  # at once, not held
     assert [o.request_id for o in store.outcomes("t")] == ["r1"]  # flushed first
     assert repr(store) == f"_HoldsBack({inner!r})"
+
+
+def test_a_store_with_only_what_routing_calls_is_accepted() -> None:
+    from types import SimpleNamespace
+
+    from router._settings import routing_methods
+
+    inner = MemoryStore()  # a user's store: what routing calls, none of the read methods
+    store: Any = SimpleNamespace(**{name: getattr(inner, name) for name in routing_methods()})
+    assert not isinstance(store, Store) and not hasattr(store, "tasks")
+    router = Router([str.upper], success_fn=lambda out: True, task="t", store=store, seed=0)
+    assert router.run("x") == "X"
+    assert router.stats().loc["upper", "n"] == 1
+
+
+def test_a_store_missing_what_routing_calls_is_refused_by_name() -> None:
+    class Partial:
+        url = "partial://"
+
+        def posteriors(self, task: str) -> dict[str, Any]:
+            return {}
+
+    with pytest.raises(ConfigError, match=r"store Partial lacks .*record, record_many"):
+        Router([str.upper], success_fn=lambda out: True, store=Partial())  # type: ignore[arg-type]
