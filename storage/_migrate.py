@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from bandits import ConfigError
 from storage._errors import CorruptStoreError, SchemaTooNewError
+from storage._schema import VERSION_TABLE
 from storage._sqlite import READ_ONLY
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("outcome_router")
 
-# Not "alembic_version": an application sharing the database may run Alembic for itself.
-VERSION_TABLE = "outcome_router_version"
 REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 """Every revision in storage/migrations/versions, oldest first (a test checks the files)."""
 HEAD = REVISIONS[-1]
@@ -41,9 +40,6 @@ _PG_LOCK_KEY = int.from_bytes(b"outc-rtr", "big")  # one advisory lock id, per d
 # Taken before the database lock, and held only by threads that hold no other lock.
 _PROCESS_LOCK = threading.Lock()
 
-# Columns that tell unversioned stores apart (metadata.create_all of each revision).
-LEGACY_TABLES = frozenset({"posteriors", "outcomes"})
-"""Tables of an unversioned store (one made before migrations existed)."""
 _REVISION_1 = {
     "posteriors": {"task", "path", "alpha", "beta", "n", "prior_alpha", "prior_beta"},
     "outcomes": {"id", "request_id", "attempt", "task", "path", "score", "created_at"},

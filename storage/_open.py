@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError
 from storage._memory import MemoryStore
+from storage._passwords import hide_password
 from storage._protocol import Store
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ _SCHEME_PREFIX = re.compile(r"([A-Za-z][A-Za-z0-9]*)(\+[A-Za-z0-9_]*)?:(.*)", re
 # postgres:// is the common DATABASE_URL spelling (Heroku, Render, Fly...).
 _POSTGRES_ALIAS = re.compile(r"(?i)postgres(?:ql)?(?:\+psycopg)?://")
 # The password of a URL, with or without its //: scheme://user:PASSWORD@host.
-_PASSWORD = re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*:(?://)?[^:/@\s'\"]*:)[^\s'\"]*@")
 
 
 def default_store_url() -> str:
@@ -144,18 +144,6 @@ def resolve_url(value: str | os.PathLike[str]) -> str:
         return value
     _refuse_scheme_without_slashes(value)
     return sqlite_file_url(value)
-
-
-def hide_password(text: str) -> str:
-    """``text`` with the password of every URL in it masked (``user:***@host``).
-
-    Example:
-        >>> hide_password("could not open 'postgres://router:s3cret@db/prod'")
-        "could not open 'postgres://router:***@db/prod'"
-        >>> hide_password("postgresql:router:s3cret@db")
-        'postgresql:router:***@db'
-    """
-    return _PASSWORD.sub(r"\g<keep>***@", text)
 
 
 def open_existing_store(url: str | os.PathLike[str] | None) -> Store:

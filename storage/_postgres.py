@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bandits import ConfigError
-from storage._open import hide_password
+from storage._passwords import hide_password
 from storage._watchdog import CURRENT, WATCHDOG, connect_within
 
 CONNECT_TIMEOUT = 5

@@ -14,6 +14,11 @@ metadata = sa.MetaData()
 
 NAME_LENGTH = 200  # task and path names; the router rejects longer ones
 
+# Not "alembic_version": an application sharing the database may run Alembic for itself.
+VERSION_TABLE = "outcome_router_version"
+LEGACY_TABLES = frozenset({"posteriors", "outcomes"})
+"""Tables of an unversioned store (one made before migrations existed)."""
+
 posteriors = sa.Table(
     "posteriors",
     metadata,

@@ -33,7 +33,7 @@ from storage._errors import (
 )
 from storage._evidence import FadedAdd
 from storage._migrate import ensure_schema
-from storage._open import hide_password
+from storage._passwords import hide_password
 from storage._postgres import postgres_engine
 from storage._reads import OutcomeFilter, Row
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report, served_attempt_of

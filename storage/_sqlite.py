@@ -80,7 +80,7 @@ def _check_writable(target: Path) -> None:
 
 def _inspect(target: Path) -> None:
     """Refuse another application's database, and a corrupt one, reading only."""
-    from storage._migrate import LEGACY_TABLES, VERSION_TABLE
+    from storage._schema import LEGACY_TABLES, VERSION_TABLE
 
     try:
         conn = sqlite3.connect(

@@ -18,8 +18,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from storage._migrate import VERSION_TABLE
-from storage._schema import metadata
+from storage._schema import VERSION_TABLE, metadata
 
 
 def _configure(**options: object) -> None:

@@ -85,6 +85,6 @@ def test_postgres_scheme_is_accepted_as_postgresql() -> None:
     ],
 )
 def test_hide_password(text: str, hidden: str) -> None:
-    from storage._open import hide_password
+    from storage._passwords import hide_password
 
     assert hide_password(text) == hidden

@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 
-from storage._migrate import VERSION_TABLE, alembic_config
+from storage._migrate import alembic_config
+from storage._schema import VERSION_TABLE
 
 NAME = 200
 

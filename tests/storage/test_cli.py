@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from storage import SchemaTooNewError, StoreUnavailableError
-from storage._migrate import HEAD, VERSION_TABLE
+from storage._migrate import HEAD
+from storage._schema import VERSION_TABLE
 from storage.cli import add_db_commands
 from tests.storage.legacy import insert_old_rows, migrate
 

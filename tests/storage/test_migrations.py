@@ -15,8 +15,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from storage import CorruptStoreError, Outcome, SchemaTooNewError, open_store
-from storage._migrate import HEAD, REVISIONS, VERSION_TABLE, alembic_config
-from storage._schema import metadata
+from storage._migrate import HEAD, REVISIONS, alembic_config
+from storage._schema import VERSION_TABLE, metadata
 from storage._sql import SQLStore
 from tests.storage.legacy import (
     OLD_OUTCOMES,

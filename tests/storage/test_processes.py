@@ -24,7 +24,8 @@ import pytest
 import sqlalchemy as sa
 
 from storage import Outcome, PathPosterior, Spend
-from storage._migrate import HEAD, VERSION_TABLE
+from storage._migrate import HEAD
+from storage._schema import VERSION_TABLE
 from storage._sql import SQLStore
 from tests.storage import workers
 
