@@ -371,6 +371,8 @@ class AsyncStream(_View):
 
     async def _try_open(self, run: _StreamRun, call: Call) -> _Opened | None:
         """As :meth:`Stream._try_open`, awaiting."""
+        import asyncio
+
         from router._calls import prepared
 
         action, started = call.action, run.now()
@@ -379,6 +381,9 @@ class AsyncStream(_View):
             started = run.now()
             first, pull, finish = await self._open(run, action)
             _on_time(action, started, run.now())
+        except asyncio.CancelledError:  # before its first chunk: an unscored, cancelled attempt
+            run.run.cancelled(call, started)
+            raise
         except Exception as exc:
             called = Called(None, exc, started, run.now())
             run.settle(call, called, await run.crew.judge.ajudge(action, run.input, called))
@@ -398,7 +403,11 @@ class AsyncStream(_View):
         try:
             while not isinstance(step := run.run.next(), Serve | Escalate | GiveUp):
                 if isinstance(step, Nap):
-                    await asleep(crew, step.seconds)
+                    try:
+                        await asleep(crew, step.seconds)
+                    except asyncio.CancelledError:  # waiting for a slot: its price goes back
+                        run.run.cancelled(None, None)
+                        raise
                     continue
                 action = step.action
                 try:
@@ -412,7 +421,7 @@ class AsyncStream(_View):
                             yield chunk
                             chunk = await opened.pull()
                         called = Called(opened.finish(run.sent), None, opened.started, run.now())
-                    except GeneratorExit:
+                    except (GeneratorExit, asyncio.CancelledError):  # the call ran: it is paid
                         run.abandoned(step, opened.started)
                         raise
                     except Exception as exc:  # after the first chunk: recorded, and raised

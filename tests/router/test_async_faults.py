@@ -144,6 +144,81 @@ def test_a_run_cancelled_while_waiting_for_a_rate_limit_gives_back_its_price(tas
     router.close()
 
 
+def test_a_stream_cancelled_while_waiting_for_a_rate_limit_gives_back_its_price(
+    task: str,
+) -> None:
+    clock = FakeClock(start=1_767_225_600.0)
+    store = MemoryStore()
+
+    async def never_wake(seconds: float) -> None:
+        await asyncio.Event().wait()
+
+    async def words(x: Any) -> Any:
+        yield "one"
+
+    router = Router(
+        [Path(words, price=0.5, rate_limit=RateLimit(per_second=1))],
+        lambda out: True,
+        task=task,
+        store=store,
+        clock=clock,
+        sleep=never_wake,
+        budget=Budget(daily_cost=100.0),
+    )
+
+    async def read(x: int) -> list[Any]:
+        return [chunk async for chunk in router.arun_stream(x)]
+
+    async def main() -> None:
+        assert await read(1) == ["one"]  # takes the only token of this second
+        waiting = asyncio.create_task(read(2))
+        await asyncio.sleep(0.01)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    asyncio.run(main())
+    day = math.floor(clock() / 86_400)
+    assert store.spend(f"task:{task}", day).cost == pytest.approx(0.5)  # the served call only
+    assert len(store.outcomes(task)) == 1  # no call was made for the cancelled stream
+    router.close()
+
+
+def test_a_stream_cancelled_before_its_first_chunk_gives_back_its_price(task: str) -> None:
+    clock = FakeClock(start=1_767_225_600.0)
+    store = MemoryStore()
+    opened = asyncio.Event()
+
+    async def silent(x: Any) -> Any:
+        opened.set()
+        await asyncio.Event().wait()  # never sends a chunk
+        yield "never"
+
+    router = Router(
+        [Path(silent, price=0.5)],
+        lambda out: True,
+        task=task,
+        store=store,
+        clock=clock,
+        budget=Budget(daily_cost=100.0),
+    )
+
+    async def main() -> None:
+        reading = asyncio.create_task(anext(aiter(router.arun_stream(1))))
+        await asyncio.wait_for(opened.wait(), 5.0)
+        reading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reading
+
+    asyncio.run(main())
+    day = math.floor(clock() / 86_400)
+    assert store.spend(f"task:{task}", day).cost == pytest.approx(0.0)
+    rows = store.outcomes(task)
+    assert [(o.path, o.score, o.error_class) for o in rows] == [("silent", None, "cancelled")]
+    assert store.posteriors(task)["silent"].n == 0  # the path is not blamed
+    router.close()
+
+
 # Item 7: an in-flight slot is held until the worker really ends.
 
 
