@@ -18,6 +18,27 @@ from router._analysis_plots import (  # their home is router (production analysi
     plot_rolling_success,
     plot_traffic_share,
 )
+from simulations._contextual import (
+    CONTEXTUAL_BUILTIN,
+    ContextualPath,
+    ContextualScenario,
+    Draw,
+    Kind,
+    Quality,
+    builtin_contextual_scenarios,
+    load_contextual_scenario,
+)
+from simulations._contextual_environment import ContextualEnvironment, ContextualOracle
+from simulations._contextual_experiment import (
+    ContenderRun,
+    ContextualComparison,
+    compare_contextual,
+)
+from simulations._contextual_random import (
+    random_contextual_scenario,
+    random_contextual_scenarios,
+)
+from simulations._contextual_replay import CONTENDERS, feature_matrix, replay_contextual
 from simulations._delay import DelayedPolicy, DelayedStore, SimClock
 from simulations._environment import Environment, RateLimited, ServerError, SimOutput
 from simulations._policies import ALL_POLICIES, POLICIES, Oracle
@@ -35,21 +56,36 @@ from simulations._scenario import (
 __all__ = [
     "ALL_POLICIES",
     "BUILTIN",
+    "CONTENDERS",
+    "CONTEXTUAL_BUILTIN",
     "POLICIES",
+    "ContenderRun",
+    "ContextualComparison",
+    "ContextualEnvironment",
+    "ContextualOracle",
+    "ContextualPath",
+    "ContextualScenario",
     "DelayedPolicy",
     "DelayedStore",
+    "Draw",
     "Environment",
     "FakeClock",
+    "Kind",
     "Oracle",
     "PathSpec",
+    "Quality",
     "RateLimited",
     "Scenario",
     "ServerError",
     "SimClock",
     "SimOutput",
     "analysis_store",
+    "builtin_contextual_scenarios",
     "builtin_scenarios",
     "change_point_times",
+    "compare_contextual",
+    "feature_matrix",
+    "load_contextual_scenario",
     "load_scenario",
     "plot_change_points",
     "plot_cost_per_success",
@@ -58,7 +94,10 @@ __all__ = [
     "plot_posteriors",
     "plot_rolling_success",
     "plot_traffic_share",
+    "random_contextual_scenario",
+    "random_contextual_scenarios",
     "random_scenario",
     "random_scenarios",
     "replay",
+    "replay_contextual",
 ]

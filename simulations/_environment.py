@@ -12,6 +12,7 @@ from simulations._scenario import PathSpec, Scenario
 if TYPE_CHECKING:
     import numpy as np
 
+    from simulations._contextual import ContextualPath
     from simulations._delay import SimClock
 
 ERROR_LATENCY_SHARE = 0.1  # a 5xx or 429 comes back after a tenth of the usual latency
@@ -113,41 +114,55 @@ class Environment:
 
     def _path(self, name: str, clock: SimClock, ledger: dict[str, float]) -> Path:
         spec = self.specs[name]
-        success, error_rate, median, price = self._curves[name]
-        u_error, u_success, z_latency = self._draws[name]
-        sigma, timeout = spec.latency.sigma, spec.timeout
-        kind, retry_after = spec.error_kind, spec.retry_after
-        replies: dict[tuple[bool, float], Metered] = {}  # frozen, so one per (ok, price)
-
-        def call(index: int) -> Metered:
-            latency = median[index] * math.exp(sigma * z_latency[index])
-            if u_error[index] < error_rate[index]:
-                if kind == "timeout":
-                    latency = math.inf  # hangs
-                else:
-                    clock.advance(latency * ERROR_LATENCY_SHARE)
-                    if kind == "429":
-                        raise RateLimited(f"{name}: 429 Too Many Requests", retry_after)
-                    raise ServerError(f"{name}: 503 Service Unavailable")
-            if latency > timeout:
-                # The router cuts a call at its timeout; the provider still bills it.
-                clock.advance(timeout)
-                ledger["cost"] += price[index]
-                raise PathTimeout(f"path {name!r} did not return within its timeout of {timeout} s")
-            clock.advance(latency)
-            cost = price[index]
-            ledger["cost"] += cost
-            key = (u_success[index] < success[index], cost)
-            reply = replies.get(key)
-            if reply is None:
-                reply = replies[key] = Metered(_OUTPUTS[key[0]], cost=cost)
-            return reply
-
-        # The call itself enforces the timeout on simulated time (no worker thread).
-        return Path(call, name=name)
+        return synthetic_path(spec, self._curves[name], self._draws[name], clock, ledger)
 
 
-def _on_time_probability(spec: PathSpec, median: np.ndarray) -> Any:
+def synthetic_path(
+    spec: PathSpec | ContextualPath,
+    curves: tuple[list[float], list[float], list[float], list[float]],
+    draws: tuple[list[float], list[float], list[float]],
+    clock: SimClock,
+    ledger: dict[str, float],
+) -> Path:
+    """A ``Path`` called with the request index: ``curves`` are the success, error rate,
+    median latency and price at each request, ``draws`` its uniform (error, success) and
+    normal (latency) draws; each call adds its cost to ``ledger['cost']``."""
+    name = spec.name
+    success, error_rate, median, price = curves
+    u_error, u_success, z_latency = draws
+    sigma, timeout = spec.latency.sigma, spec.timeout
+    kind, retry_after = spec.error_kind, spec.retry_after
+    replies: dict[tuple[bool, float], Metered] = {}  # frozen, so one per (ok, price)
+
+    def call(index: int) -> Metered:
+        latency = median[index] * math.exp(sigma * z_latency[index])
+        if u_error[index] < error_rate[index]:
+            if kind == "timeout":
+                latency = math.inf  # hangs
+            else:
+                clock.advance(latency * ERROR_LATENCY_SHARE)
+                if kind == "429":
+                    raise RateLimited(f"{name}: 429 Too Many Requests", retry_after)
+                raise ServerError(f"{name}: 503 Service Unavailable")
+        if latency > timeout:
+            # The router cuts a call at its timeout; the provider still bills it.
+            clock.advance(timeout)
+            ledger["cost"] += price[index]
+            raise PathTimeout(f"path {name!r} did not return within its timeout of {timeout} s")
+        clock.advance(latency)
+        cost = price[index]
+        ledger["cost"] += cost
+        key = (u_success[index] < success[index], cost)
+        reply = replies.get(key)
+        if reply is None:
+            reply = replies[key] = Metered(_OUTPUTS[key[0]], cost=cost)
+        return reply
+
+    # The call itself enforces the timeout on simulated time (no worker thread).
+    return Path(call, name=name)
+
+
+def _on_time_probability(spec: PathSpec | ContextualPath, median: np.ndarray) -> Any:
     """P(latency <= timeout) for a log-normal latency, per request."""
     import numpy as np
     from scipy.special import ndtr

@@ -186,6 +186,11 @@ def _read(name_or_file: str | Path) -> tuple[str, str, str]:
             f"unknown scenario {str(name_or_file)!r}; use one of {', '.join(BUILTIN)} "
             "or a .toml/.yaml file"
         )
+    return _read_file(path)
+
+
+def _read_file(path: Path) -> tuple[str, str, str]:
+    """A scenario file's text, its name for messages, and its form (toml or yaml)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
