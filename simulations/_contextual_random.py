@@ -32,7 +32,8 @@ What is drawn, per environment (every draw documented here is the whole generato
                       signal; at least one irrelevant key.
   ``by-feature``      two kinds with the same fixed context, told apart only by length
                       (easy: mean 100-500; hard: 1,500-4,000): the dearest path is
-                      0.1-0.35 better on hard requests, the cheapest as good on easy ones.
+                      0.1-0.35 better on hard requests, the cheapest 0.01 better than any
+                      other on easy ones.
 
 Example:
     >>> scenarios = random_contextual_scenarios(3, seed=20_000)
@@ -203,7 +204,7 @@ def _by_feature(
     hard = np.clip(base - rng.uniform(0.1, 0.35, size=len(paths)), 0.05, 0.99)
     hard[dear] = min(0.99, max(base[dear], hard.max() + rng.uniform(0.1, 0.35)))
     easy = base.copy()
-    easy[cheap] = easy.max()
+    easy[cheap] = min(0.99, easy.max() + 0.01)
     shares = _shares(rng, 2)
     kinds = [
         {
