@@ -163,7 +163,8 @@ class _CsvWriter:
         self._handle.write(",".join(OUTCOME_COLUMNS) + "\n")
 
     def write(self, chunk: pd.DataFrame) -> None:
-        chunk.to_csv(self._handle, header=False, index=False, date_format=_ISO_UTC)
+        plain = chunk.assign(context=_context_text(chunk["context"]))
+        plain.to_csv(self._handle, header=False, index=False, date_format=_ISO_UTC)
 
     def close(self) -> None:
         self._handle.close()
@@ -199,6 +200,7 @@ class _ParquetWriter:
                 ("cost", number),
                 ("created_at", time),
                 ("reported_at", time),
+                ("context", text),  # JSON text: keys and value types differ by request
             ]
         )
         self._pa = pa
@@ -206,11 +208,19 @@ class _ParquetWriter:
 
     def write(self, chunk: pd.DataFrame) -> None:
         plain = chunk.astype(dict.fromkeys(("task", "path", "error_class", "customer"), object))
+        plain["context"] = _context_text(chunk["context"])
         table = self._pa.Table.from_pandas(plain, schema=self._schema, preserve_index=False)
         self._writer.write_table(table)
 
     def close(self) -> None:
         self._writer.close()
+
+
+def _context_text(contexts: pd.Series[Any]) -> pd.Series[Any]:
+    """Each context dict as JSON text (None stays None), for files of one column type."""
+    import json
+
+    return contexts.map(lambda c: None if c is None else json.dumps(c, sort_keys=True))
 
 
 def _only_task(store: ReadStore) -> str:

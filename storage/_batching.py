@@ -13,6 +13,7 @@ from storage._checks import check_outcome, check_outcomes
 from storage._pending import with_outcomes
 from storage._protocol import Store
 from storage._records import Outcome, PathPosterior, Report
+from storage._segments import evidence_for
 from storage._set_aside import SetAside, write_batch
 from storage._wrapper import StoreWrapper
 
@@ -123,13 +124,13 @@ class BatchingStore(StoreWrapper):
             fresh = cached is not None and now - cached[0] < self._max_staleness
             if cached is not None and fresh:
                 rows = cached[1]
-                queued = [o for o in self._pending if o.task == task]
+                queued = evidence_for(self._pending, task)
         if not fresh:
             rows = self._inner.posteriors(task)
             with self._lock:
                 if self._max_staleness > 0:
                     self._cache[task] = (now, rows)
-                queued = [o for o in self._pending if o.task == task]
+                queued = evidence_for(self._pending, task)
         return with_outcomes(rows, queued) if queued else rows
 
     def record(self, outcome: Outcome) -> bool:
@@ -203,7 +204,7 @@ class BatchingStore(StoreWrapper):
                     self._oldest_at = self._clock()
                 for task, (read_at, rows) in list(self._cache.items()):
                     # The cached read predates these outcomes: keep seeing them.
-                    mine = [o for o in batch if o.task == task]
+                    mine = evidence_for(batch, task)
                     if mine:
                         self._cache[task] = (read_at, with_outcomes(rows, mine))
             return stored

@@ -22,6 +22,8 @@ NAME_LENGTH = 200  # task, path and customer names (the columns' length)
 REQUEST_ID_LENGTH = 64
 ERROR_CLASS_LENGTH = 100
 SCOPE_LENGTH = 2 * NAME_LENGTH + 16
+SEGMENT_LENGTH = 200
+MAX_CONTEXT_KEYS = 32
 _MAX_DEPTH = 32
 
 
@@ -258,7 +260,7 @@ def _plainly_fine(o: Outcome) -> bool:  # noqa: PLR0911 - the hot path, one test
     for count in (o.tokens_in, o.tokens_out, o.tick):
         if count is not None and not (type(count) is int and count >= 0):
             return False
-    return True
+    return o.segment is None and o.context is None  # a request's context: look closer
 
 
 def _problem(outcome: Outcome) -> str | None:  # noqa: PLR0911 - one check per field
@@ -268,6 +270,7 @@ def _problem(outcome: Outcome) -> str | None:  # noqa: PLR0911 - one check per f
         ("path", outcome.path, NAME_LENGTH),
         ("customer", outcome.customer or "", NAME_LENGTH),
         ("error class", outcome.error_class or "", ERROR_CLASS_LENGTH),
+        ("segment", outcome.segment or "", SEGMENT_LENGTH),
     )
     for kind, text, limit in texts:
         problem = text_problem(text, limit)
@@ -293,10 +296,51 @@ def _problem(outcome: Outcome) -> str | None:  # noqa: PLR0911 - one check per f
         ("tokens_in", outcome.tokens_in),
         ("tokens_out", outcome.tokens_out),
         ("tick", outcome.tick),
+        ("segment_tick", outcome.segment_tick),
     )
     for kind, count in counts:
         if count is not None and not (_is_int(count) and count >= 0):
             return f"{kind} {shown(count)} is not a whole number >= 0"
+    return context_problem(outcome.context)
+
+
+def context_problem(context: object) -> str | None:
+    """Why a request's context cannot be stored, or None: it must be a dict of at most
+    ``MAX_CONTEXT_KEYS`` string keys to str, bool, int or finite float values.
+
+    Example:
+        >>> context_problem({"lang": "de", "length": 1840}) is None
+        True
+        >>> context_problem({"length": float("nan")})
+        "context value of 'length' is nan, not a finite number"
+    """
+    if context is None:
+        return None
+    if not isinstance(context, Mapping):
+        return f"context {shown(context)} is not a dict"
+    if len(context) > MAX_CONTEXT_KEYS:
+        return f"context has {len(context)} keys, more than {MAX_CONTEXT_KEYS}"
+    for key, value in context.items():
+        problem = _context_item_problem(key, value)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _context_item_problem(key: object, value: object) -> str | None:
+    problem = text_problem(key, NAME_LENGTH)
+    if problem is not None:
+        return f"context key {shown(key)} {problem}"
+    if isinstance(value, str):
+        problem = text_problem(value, NAME_LENGTH)
+        return None if problem is None else f"context value of {key!r} {problem}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"context value of {key!r} is {value!r}, not a finite number"
+    if not isinstance(value, bool | int | float):
+        return (
+            f"context value of {key!r} is a {type(value).__name__} {shown(value)}; "
+            "use a str, bool, int or float"
+        )
     return None
 
 

@@ -58,7 +58,8 @@ def outcomes_frame(
         customer: keep only this customer's outcomes.
 
     Returns:
-        A frame with the columns of :data:`COLUMNS` (``metadata`` is left out).
+        A frame with the columns of :data:`COLUMNS` (``metadata`` is left out);
+        ``context`` holds each request's context dict, or None.
 
     Example:
         >>> from storage import MemoryStore, Outcome
@@ -403,6 +404,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
             out[name] = column.fillna(False).astype(bool)
         elif name in _TIMES:
             out[name] = _utc(column)
+        elif name == "context":  # a dict per row (None: the request had no context)
+            out[name] = column.astype(object).where(column.notna(), None)
     return out
 
 

@@ -22,6 +22,7 @@ from storage._errors import UnknownRequestError, check_served
 from storage._evidence import FadedAdd
 from storage._reads import OutcomeFilter, Row, chunks_of
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report, served_attempt
+from storage._segments import evidence_tasks, segment_task
 
 
 class _Row:
@@ -248,15 +249,16 @@ class MemoryStore(MemoryControls):
             check_served(task, request_id, stored.path, stored.error_class)
             previous = stored.score
             if previous != score:
-                row = self._row(task, stored.path)
-                tick = self._tick(task) if stored.tick is None else stored.tick
-                if previous is None:
-                    row.add(score, 1, at)
-                    row.fade(FadedAdd.of(score, errored=False, tick=tick, horizon=row.horizon))
-                else:
-                    row.add(score - previous, 0, at)
-                    change = score - previous
-                    row.fade(FadedAdd.rescored(change, tick=tick, horizon=row.horizon))
+                for evidence, planned in evidence_tasks(stored):
+                    row = self._row(evidence, stored.path)
+                    tick = self._tick(evidence) if planned is None else planned
+                    if previous is None:
+                        row.add(score, 1, at)
+                        row.fade(FadedAdd.of(score, errored=False, tick=tick, horizon=row.horizon))
+                    else:
+                        row.add(score - previous, 0, at)
+                        change = score - previous
+                        row.fade(FadedAdd.rescored(change, tick=tick, horizon=row.horizon))
                 self._outcomes[(request_id, stored.attempt)] = replace(stored, score=score)
             return Report(request_id, task, stored.path, stored.attempt, previous, score)
 
@@ -326,6 +328,14 @@ class MemoryStore(MemoryControls):
             tick = self._tick(outcome.task) if outcome.tick is None else outcome.tick
             row.add(outcome.score, 1, outcome.created_at, int(outcome.errored))
             row.fade_outcome(outcome.score, outcome.errored, tick)
+            if outcome.segment is not None:  # and to its segment's evidence
+                evidence = segment_task(outcome.task, outcome.segment)
+                row = self._row(evidence, outcome.path)
+                tick = (
+                    self._tick(evidence) if outcome.segment_tick is None else outcome.segment_tick
+                )
+                row.add(outcome.score, 1, outcome.created_at, int(outcome.errored))
+                row.fade_outcome(outcome.score, outcome.errored, tick)
         self._outcomes[key] = outcome
         if self._last_attempt.get(outcome.request_id, 0) < outcome.attempt:
             self._last_attempt[outcome.request_id] = outcome.attempt

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("outcome_router")
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 """Every revision in storage/migrations/versions, oldest first (a test checks the files)."""
 HEAD = REVISIONS[-1]
 MIGRATIONS = Path(__file__).with_name("migrations")

@@ -26,6 +26,7 @@ COLUMNS = (
     "cost",
     "created_at",
     "reported_at",
+    "context",
 )
 
 Row = tuple[Any, ...]

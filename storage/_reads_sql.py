@@ -8,11 +8,12 @@ import sqlalchemy as sa
 
 from storage._reads import COLUMNS, OutcomeFilter, Row
 from storage._schema import daily, outcomes, posteriors
+from storage._segments import is_segment_task
 from storage._sqlite import READ_ONLY
 
 
 def task_names(engine: sa.Engine) -> list[str]:
-    """Every task with outcomes, posteriors or daily sums, sorted."""
+    """Every task with outcomes, posteriors or daily sums, sorted (segments' evidence aside)."""
     query = sa.union(
         sa.select(outcomes.c.task).distinct(),
         sa.select(posteriors.c.task),
@@ -21,7 +22,8 @@ def task_names(engine: sa.Engine) -> list[str]:
     with engine.connect() as plain:
         conn = plain.execution_options(**{READ_ONLY: True})
         with conn.begin():
-            return sorted(str(name) for (name,) in conn.execute(query))
+            names = (str(name) for (name,) in conn.execute(query))
+            return sorted(name for name in names if not is_segment_task(name))
 
 
 def outcome_chunks(engine: sa.Engine, keep: OutcomeFilter, chunksize: int) -> Iterator[list[Row]]:

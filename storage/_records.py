@@ -20,7 +20,11 @@ class Outcome:
     there was no output to judge (it scores 0); the store counts these separately so a
     policy can tell an unavailable path from a poor one. ``tick`` is the task's count
     of scored attempts when the request was planned: the age the outcome's evidence
-    fades from (None: the store's count when it is recorded).
+    fades from (None: the store's count when it is recorded). ``context`` is the
+    request's context as the caller gave it (kept for analysis); ``segment`` the
+    request's segment, whose evidence the score also adds to (see
+    :mod:`storage._segments`), at ``segment_tick``, the segment's count of scored
+    attempts when the request was planned.
 
     Example:
         >>> Outcome("r1", 1, "extract", "regex", score=1.0, created_at=0.0).is_scored
@@ -43,6 +47,9 @@ class Outcome:
     cost: float | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     tick: int | None = None
+    segment: str | None = None
+    segment_tick: int | None = None
+    context: Mapping[str, str | bool | int | float] | None = None
 
     @property
     def is_scored(self) -> bool:

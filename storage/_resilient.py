@@ -26,6 +26,7 @@ from storage._pending import with_outcomes, with_paths
 from storage._protocol import Store
 from storage._reads import OutcomeFilter, Row
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report, served_attempt
+from storage._segments import evidence_for, evidence_tasks
 from storage._set_aside import SetAside, write_batch
 
 logger = logging.getLogger("outcome_router")
@@ -184,11 +185,11 @@ class ResilientStore:
                     # Kept for an outage, with what other threads stored meanwhile (the
                     # read may hold them already: counted twice, never missed).
                     self._known[task] = with_outcomes(rows, late) if late else rows
-                    queued = [o for o in self._pending if o.task == task]
+                    queued = evidence_for(self._pending, task)
                 return with_outcomes(rows, queued) if queued else rows
         with self._lock:
             known = self._known.get(task, {})
-            queued = [o for o in self._pending if o.task == task]
+            queued = evidence_for(self._pending, task)
         return with_outcomes(known, queued)
 
     def record(self, outcome: Outcome) -> bool:
@@ -485,10 +486,9 @@ class ResilientStore:
             for outcome in stored:
                 self._stored += 1
                 self._recent.append((self._stored, outcome))
-            for task in {o.task for o in stored} & self._known.keys():
-                self._known[task] = with_outcomes(
-                    self._known[task], (o for o in stored if o.task == task)
-                )
+            touched = {task for o in stored for task, _ in evidence_tasks(o)}
+            for task in touched & self._known.keys():  # a task's read, or a segment's
+                self._known[task] = with_outcomes(self._known[task], evidence_for(stored, task))
 
     def _stored_since(self, count: int, task: str) -> list[Outcome]:
         """Outcomes of ``task`` stored after the first ``count`` (under the lock)."""
@@ -496,9 +496,8 @@ class ResilientStore:
         for number, outcome in reversed(self._recent):
             if number <= count:
                 break
-            if outcome.task == task:
-                late.append(outcome)
-        return late
+            late.append(outcome)
+        return evidence_for(late, task)
 
     def _last_queued(self, task: str, request_id: str) -> tuple[int, Outcome] | None:
         """The queued attempt a report of the request scores: its last one, or the

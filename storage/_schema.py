@@ -80,6 +80,11 @@ outcomes = sa.Table(
     sa.Column("metadata", sa.JSON, nullable=True),
     # The task's count of scored attempts when the request was planned (its evidence's age).
     sa.Column("tick", sa.BigInteger, nullable=True),
+    # The request's context as given (user features, for analysis), and its segment,
+    # whose evidence the score also adds to at segment_tick (storage._segments).
+    sa.Column("segment", sa.String(NAME_LENGTH), nullable=True),
+    sa.Column("segment_tick", sa.BigInteger, nullable=True),
+    sa.Column("context", sa.JSON, nullable=True),
     sa.UniqueConstraint("request_id", "attempt", name="uq_outcomes_request_attempt"),
     sa.Index("ix_outcomes_task_created_at", "task", "created_at"),
 )

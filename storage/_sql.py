@@ -38,6 +38,7 @@ from storage._postgres import postgres_engine
 from storage._reads import OutcomeFilter, Row
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report, served_attempt_of
 from storage._schema import outcomes as outcome_rows
+from storage._segments import evidence_tasks, segment_task
 from storage._sqlite import READ_ONLY, check_sqlite_file, create_sqlite_engine, set_busy_timeout
 from storage._statements import INSERTED_FIELDS, OUTCOME_FIELDS, Statements
 from storage._waits import WAITS, store_waits
@@ -191,22 +192,23 @@ class SQLStore:
             if cursor.rowcount == 0:
                 return False
             if outcome.score is not None:
-                key = (outcome.task, outcome.path)
-                tick = self._tick(cursor, outcome.task) if outcome.tick is None else outcome.tick
-                self._add(
-                    cursor,
-                    key,
-                    score=outcome.score,
-                    count=1,
-                    at=outcome.created_at,
-                    errors=int(outcome.errored),
-                    faded=FadedAdd.of(
-                        outcome.score,
-                        errored=outcome.errored,
-                        tick=tick,
-                        horizon=self._horizon(cursor, key),
-                    ),
-                )
+                for task, planned in evidence_tasks(outcome):  # its task, and its segment's
+                    key = (task, outcome.path)
+                    tick = self._tick(cursor, task) if planned is None else planned
+                    self._add(
+                        cursor,
+                        key,
+                        score=outcome.score,
+                        count=1,
+                        at=outcome.created_at,
+                        errors=int(outcome.errored),
+                        faded=FadedAdd.of(
+                            outcome.score,
+                            errored=outcome.errored,
+                            tick=tick,
+                            horizon=self._horizon(cursor, key),
+                        ),
+                    )
         return True
 
     def record_many(self, outcomes: Iterable[Outcome]) -> int:
@@ -280,37 +282,42 @@ class SQLStore:
                     f"no outcome of task {task!r} has request id {request_id!r}; report ids "
                     "returned by Router.route() (RunResult.request_id) on the same store"
                 )
-            outcome_id, path, attempt, previous, error_class, tick, _ = row
+            outcome_id, path, attempt, previous, error_class, tick, segment, segment_tick, _ = row
             check_served(task, request_id, path, error_class)
             if previous != score:
                 cursor.execute(
                     sql.set_score.sql,
                     sql.set_score.params({"outcome_id": outcome_id, "score": score, "at": at}),
                 )
-                key = (task, path)
-                tick = self._tick(cursor, task) if tick is None else tick
-                horizon = self._horizon(cursor, key)
-                if previous is None:
-                    added, count = score, 1
-                    faded = FadedAdd.of(score, errored=False, tick=tick, horizon=horizon)
-                else:
-                    added, count = score - previous, 0
-                    faded = FadedAdd.rescored(added, tick=tick, horizon=horizon)
-                self._add(cursor, key, score=added, count=count, at=at, faded=faded)
+                evidence = [(task, tick)]
+                if segment is not None:
+                    evidence.append((segment_task(task, segment), segment_tick))
+                for evidence_task, planned in evidence:
+                    key = (evidence_task, path)
+                    now = self._tick(cursor, evidence_task) if planned is None else planned
+                    horizon = self._horizon(cursor, key)
+                    if previous is None:
+                        added, count = score, 1
+                        faded = FadedAdd.of(score, errored=False, tick=now, horizon=horizon)
+                    else:
+                        added, count = score - previous, 0
+                        faded = FadedAdd.rescored(added, tick=now, horizon=horizon)
+                    self._add(cursor, key, score=added, count=count, at=at, faded=faded)
         return Report(request_id, task, path, attempt, previous, score)
 
     def outcomes(self, task: str) -> list[Outcome]:
         """Every stored outcome of ``task``, oldest first."""
         columns = [outcome_rows.c[name] for name in OUTCOME_FIELDS]
         query = (
-            sa.select(*columns, outcome_rows.c.metadata)
+            sa.select(*columns, outcome_rows.c.context, outcome_rows.c.metadata)
             .where(outcome_rows.c.task == task)
             .order_by(outcome_rows.c.id)
         )
         with self._read() as conn:
             return [
                 Outcome(
-                    **dict(zip(OUTCOME_FIELDS, row[:-1], strict=True)),
+                    **dict(zip(OUTCOME_FIELDS, row[:-2], strict=True)),
+                    context=row[-2],
                     metadata=row[-1] or {},
                 )
                 for row in conn.execute(query)
@@ -615,6 +622,7 @@ class SQLStore:
 def _values(outcome: Outcome) -> dict[str, Any]:
     values = {name: getattr(outcome, name) for name in OUTCOME_FIELDS}
     values["metadata"] = metadata_text(outcome.metadata) if outcome.metadata else None
+    values["context"] = None if outcome.context is None else metadata_text(outcome.context)
     return values
 
 
@@ -639,28 +647,32 @@ def _deltas(
     """Per-(task, path) (score sum, scored count, errors, latest time, faded sums) of
     inserted rows."""
     deltas: dict[_Key, _Delta] = {}
-    for task, path, score, errored, created_at, tick in inserted:
+    for task, path, score, errored, created_at, tick, segment, segment_tick in inserted:
         if score is None:
             continue  # kept for the record; the posterior is untouched
-        key = (task, path)
-        faded = FadedAdd.of(
-            score,
-            errored=bool(errored),
-            tick=task_tick(task) if tick is None else tick,
-            horizon=horizon(key),
-        )
-        previous = deltas.get(key)
-        if previous is None:
-            deltas[key] = (score, 1, int(errored), created_at, faded)
-        else:
-            total, count, errors, at, summed = previous
-            deltas[key] = (
-                total + score,
-                count + 1,
-                errors + int(errored),
-                max(at, created_at),
-                summed.plus(faded),
+        evidence = [(task, tick)]
+        if segment is not None:  # its segment's evidence too (storage._segments)
+            evidence.append((segment_task(task, segment), segment_tick))
+        for evidence_task, planned in evidence:
+            key = (evidence_task, path)
+            faded = FadedAdd.of(
+                score,
+                errored=bool(errored),
+                tick=task_tick(evidence_task) if planned is None else planned,
+                horizon=horizon(key),
             )
+            previous = deltas.get(key)
+            if previous is None:
+                deltas[key] = (score, 1, int(errored), created_at, faded)
+            else:
+                total, count, errors, at, summed = previous
+                deltas[key] = (
+                    total + score,
+                    count + 1,
+                    errors + int(errored),
+                    max(at, created_at),
+                    summed.plus(faded),
+                )
     return deltas
 
 

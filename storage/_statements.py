@@ -32,7 +32,16 @@ POSTERIOR_FIELDS = (
     "faded_errors",
 )
 FADED_SUMS = ("faded_successes", "faded_failures", "faded_answers", "faded_errors")
-INSERTED_FIELDS = ("task", "path", "score", "errored", "created_at", "tick")
+INSERTED_FIELDS = (
+    "task",
+    "path",
+    "score",
+    "errored",
+    "created_at",
+    "tick",
+    "segment",
+    "segment_tick",
+)
 OUTCOME_FIELDS = (
     "request_id",
     "attempt",
@@ -49,6 +58,8 @@ OUTCOME_FIELDS = (
     "cost",
     "created_at",
     "tick",
+    "segment",
+    "segment_tick",
 )
 
 
@@ -86,10 +97,14 @@ class Statements:
         values: dict[str, Any] = {name: bind(name) for name in OUTCOME_FIELDS}
         # JSON travels as text; PostgreSQL needs the cast, SQLite would turn CAST AS JSON into 0.
         metadata_text = bind("metadata", type_=sa.Text)
-        values["metadata"] = (
-            metadata_text
+        context_text = bind("context", type_=sa.Text)
+        values["metadata"], values["context"] = (
+            (metadata_text, context_text)
             if dialect.name == "sqlite"
-            else sa.cast(metadata_text, outcomes.c.metadata.type)
+            else (
+                sa.cast(metadata_text, outcomes.c.metadata.type),
+                sa.cast(context_text, outcomes.c.context.type),
+            )
         )
         insert_outcome = (
             insert(outcomes)
@@ -187,6 +202,8 @@ class Statements:
             outcomes.c.score,
             outcomes.c.error_class,
             outcomes.c.tick,
+            outcomes.c.segment,
+            outcomes.c.segment_tick,
             outcomes.c.metadata,
         )
         request = (outcomes.c.request_id == bind("request_id"), outcomes.c.task == bind("task"))
