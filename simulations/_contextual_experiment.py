@@ -14,6 +14,7 @@ from simulations._contextual_replay import CONTENDERS, check_contender, replay_c
 
 GAP_AT = 2_000  # "half the gap closed within 2,000 requests"
 GAP_WINDOW = 500  # measured on the requests just before it
+MIN_GAP = 0.002  # below this regret per request (0.2 points) the base leaves no gap to close
 CHECKPOINTS = (500, 1_000, 2_000, 5_000, 10_000, 20_000)
 
 
@@ -81,13 +82,14 @@ class ContextualComparison:
     ) -> float:
         """The share of ``base``'s regret that ``contender`` avoids on the ``window``
         requests before ``at``: 1 means it matches the oracle there, 0 the base, and
-        negative is worse than the base (NaN: base has no regret there, or no such run).
+        negative is worse than the base (NaN: no such run, or the base's regret there is
+        below ``MIN_GAP`` per request, so there is no gap worth closing).
         """
         if base not in self.runs or contender not in self.runs:
             return math.nan
         start, stop = max(0, min(at, self.requests) - window), min(at, self.requests)
         theirs = self.runs[base].window_regret(start, stop)
-        if not theirs > 1e-9:
+        if not theirs >= MIN_GAP:
             return math.nan
         return 1.0 - self.runs[contender].window_regret(start, stop) / theirs
 
