@@ -199,6 +199,39 @@ def test_the_router_with_context_closes_the_gap_where_the_best_path_differs_by_k
     assert len(result.runs["context"].success) == 2_000
 
 
+@pytest.mark.skipif(not router_takes_context(), reason="this Router takes no context yet")
+def test_a_segment_outage_moves_only_that_segment_off_the_broken_path() -> None:
+    scenario = load_contextual_scenario("segment-outage").with_options(requests=4_000)
+    env = ContextualEnvironment(scenario, seed=0)
+    outage = range(1_600, 2_400)  # well inside 30%-60% of the run: the German outage
+
+    def english_on_gpt4o(contender: str) -> float:
+        rows = list(replay_contextual(env, contender, seed=0))
+        firsts = [rows[i]["first"] for i in outage if env.kinds[i] == "en"]
+        return sum(f == "gpt-4o" for f in firsts) / len(firsts)
+
+    assert english_on_gpt4o("context") >= english_on_gpt4o("per-task") - 0.02
+    assert english_on_gpt4o("context") > 0.8
+
+
+def test_the_benchmark_script_prints_its_tables_and_targets(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "contextual.py"
+    spec = importlib.util.spec_from_file_location("contextual_benchmark", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (
+        module.main(["--envs", "1", "--requests", "300", "--contenders", "per-task", "oracle"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "by-kind:" in out and "random environments: mean % of the oracle" in out
+    assert "by-kind: half the gap closed by 2,000" in out
+
+
 def test_unknown_contenders_name_the_choices() -> None:
     scenario = load_contextual_scenario("by-kind").with_options(requests=100)
     with pytest.raises(ConfigError, match=r"only:PATH with PATH one of gpt-4o, claude-sonnet"):
