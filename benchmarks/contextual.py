@@ -103,6 +103,20 @@ def scenario_table(result: ContextualComparison) -> list[str]:
     return lines
 
 
+WINDOWS = ((0, 500), (500, 1_000), (1_000, 2_000), (2_000, 5_000), (5_000, 10_000))
+
+
+def regret_over_time(result: ContextualComparison) -> list[str]:
+    """Per contender, its mean regret per request (points of expected success) by window."""
+    windows = [(a, min(b, result.requests)) for a, b in WINDOWS if a < result.requests]
+    header = f"{'regret, pts':<14} " + " ".join(f"{f'{a}-{b}':>10}" for a, b in windows)
+    lines = [header, "-" * len(header)]
+    for name, run in result.runs.items():
+        cells = " ".join(f"{100 * run.window_regret(a, b):>10.2f}" for a, b in windows)
+        lines.append(f"{name:<14} {cells}")
+    return lines
+
+
 def random_table(
     results: list[tuple[str, ContextualComparison]], contenders: list[str]
 ) -> list[str]:
@@ -238,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{name}: {load_contextual_scenario(name).description}",
             *scenario_table(result),
         ]
+    lines += ["", "by-kind: regret over time", *regret_over_time(builtin["by-kind"])]
     lines += [
         "",
         "strong-or-cheap, cost-aware objective (20 successes per $):",
