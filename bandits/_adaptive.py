@@ -223,6 +223,25 @@ class AdaptiveThompson:
             f"hold={self.hold!r})"
         )
 
+    def fresh(self) -> AdaptiveThompson:
+        """A new policy of the same settings that has seen nothing (one per segment).
+
+        Example:
+            >>> AdaptiveThompson(delta=0.01).fresh().delta
+            0.01
+        """
+        return AdaptiveThompson(
+            horizon=self.horizon,
+            horizon_per_path=self.horizon_per_path,
+            delta=self.delta,
+            availability_horizon=self.availability_horizon,
+            probe_every=self.probe_every,
+            max_probe_every=self.max_probe_every,
+            rescue_share=self.rescue_share,
+            detect_changes=self.detect_changes,
+            hold=self.hold,
+        )
+
     def fading_horizon(self, paths: int) -> float | None:
         """The horizon a task's evidence fades with, for a task of ``paths`` paths.
 

@@ -24,6 +24,8 @@ from storage import SERVED_ATTEMPT, Outcome
 if TYPE_CHECKING:
     import numpy as np
 
+    from router._context import RequestContext
+
 _REASKABLE = (ErrorClass.CLIENT, ErrorClass.INVALID_OUTPUT)
 _NO_USAGE = Metered(None)
 NO_METADATA: Mapping[str, Any] = MappingProxyType({})
@@ -67,9 +69,11 @@ class Judged:
         shadow: bool = False,
         tick: int | None = None,
         served: int | None = None,
+        request: RequestContext | None = None,
     ) -> Outcome:
         """The store's row for this attempt (a shadow call's is marked ``{"shadow": True}``;
-        ``served``: the earlier attempt whose output the run serves if it ends here)."""
+        ``served``: the earlier attempt whose output the run serves if it ends here;
+        ``request``: the request's context and segment)."""
         attempt = self.attempt
         metadata = self.metadata or NO_METADATA
         if served is not None:
@@ -91,6 +95,9 @@ class Judged:
             cost=self.cost,
             metadata={**metadata, "shadow": True} if shadow else metadata,
             tick=tick,
+            segment=None if request is None else request.segment,
+            segment_tick=None if request is None else request.segment_tick,
+            context=None if request is None else request.values,
         )
 
 

@@ -15,10 +15,12 @@ from typing import Any
 
 from bandits import ConfigError
 from bandits._policy import Policy
+from bandits._shrinkage import DEFAULT_STRENGTH, check_strength
 from router._breaker import Breaker
 from router._budget import Budget, warn_unpriced
 from router._canary import Canary
 from router._clock import Clock
+from router._context import ContextFn
 from router._escalation import Escalation
 from router._events import Observer
 from router._limits import RateLimit
@@ -94,6 +96,12 @@ class RouterConfig:
             JSON form) are refused with ``InputTooLarge`` before any path is called.
         loop_limit: a run that would attempt one path, or call one tool (see
             :func:`note_tool_call`), more than this many times stops with ``LoopDetected``.
+        context: ``context(input)`` returning a request's context (a dict of str, bool,
+            int or float values, or None), used when a call passes no ``context=``. The
+            str and bool values name the request's segment, which has its own
+            posteriors shrunk toward the task's; every value is stored with the outcome.
+        segment_strength: how many observations of the task's evidence a segment's
+            prior weighs at most (0: segments learn independently).
 
     Example:
         >>> def echo(x): return x
@@ -130,6 +138,8 @@ class RouterConfig:
     observers: tuple[Observer, ...] = ()
     max_input_size: int | None = None
     loop_limit: int | None = None
+    context: ContextFn | None = None
+    segment_strength: float = DEFAULT_STRENGTH
 
     def __post_init__(self) -> None:
         checked = check_paths(self.paths)  # a list given directly becomes a tuple
@@ -158,6 +168,12 @@ class RouterConfig:
         check_positive_int("loop_limit", self.loop_limit)
         _check_type("breaker", self.breaker, Breaker, "a Breaker(...) or None")
         _check_type("budget", self.budget, Budget, "a Budget(...) or None")
+        if self.context is not None and not callable(self.context):
+            raise ConfigError(
+                "context must be a function of the input returning a dict (e.g. "
+                f"context=lambda text: {{'length': len(text)}}), got {shown(self.context)}"
+            )
+        object.__setattr__(self, "segment_strength", check_strength(self.segment_strength))
         if self.budget is not None:
             _check_budget(self.budget, self.escalation)
         if not callable(self.success_fn):

@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from router._path import Path
 from router._result import Attempt
 from router._taxonomy import ErrorClass
+
+if TYPE_CHECKING:
+    from router._context import RequestContext
 
 
 @dataclass(slots=True)
@@ -137,6 +140,7 @@ class RunPlan:
         "over_budget",
         "propensities",
         "ranking",
+        "request",
         "request_id",
         "rules",
         "spent_cost",
@@ -154,8 +158,10 @@ class RunPlan:
         *,
         started_at: float = 0.0,
         tick: int = 0,
+        request: RequestContext | None = None,
     ) -> None:
         self.request_id = request_id
+        self.request = request  # the request's context and segment (None: no context)
         self.ranking = list(ranking)
         self.propensities = propensities
         self.rules = rules

@@ -17,23 +17,31 @@ from storage import store_waits
 
 
 def route(
-    crew: Crew, request_input: Any, customer: str | None, deadline: float | None
+    crew: Crew,
+    request_input: Any,
+    customer: str | None,
+    deadline: float | None,
+    context: object = None,
 ) -> RunResult:
     """Serve one request in this thread, its store calls bounded (none for memory://)."""
     if crew.store_never_waits:
-        return _served(crew.begin(request_input, customer, deadline))
+        return _served(crew.begin(request_input, customer, deadline, context=context))
     with store_waits(crew.run_waits(deadline)) as waits:
-        return _served(crew.begin(request_input, customer, deadline, waits))
+        return _served(crew.begin(request_input, customer, deadline, waits, context))
 
 
 async def aroute(
-    crew: Crew, request_input: Any, customer: str | None, deadline: float | None
+    crew: Crew,
+    request_input: Any,
+    customer: str | None,
+    deadline: float | None,
+    context: object = None,
 ) -> RunResult:
     """Serve one request on the running event loop, its store calls bounded."""
     if crew.store_never_waits:
-        return await _aserved(crew.begin(request_input, customer, deadline))
+        return await _aserved(crew.begin(request_input, customer, deadline, context=context))
     with store_waits(crew.run_waits(deadline)) as waits:
-        return await _aserved(crew.begin(request_input, customer, deadline, waits))
+        return await _aserved(crew.begin(request_input, customer, deadline, waits, context))
 
 
 def _served(run: Run) -> RunResult:

@@ -119,11 +119,12 @@ class Recorder:
                 self._read_log.succeeded(self._clock())
         return self._known
 
-    def reset(self, reset: Reset) -> None:
-        """Save a change point: the path restarts from its last scores."""
+    def reset(self, reset: Reset, task: str | None = None) -> None:
+        """Save a change point: the path restarts from its last scores (in ``task``, a
+        segment's evidence, or the router's task)."""
         try:
             self.store.reset(
-                self.task,
+                self.task if task is None else task,
                 reset.path,
                 keep_successes=reset.keep_successes,
                 keep_count=reset.keep_count,

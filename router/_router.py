@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bandits import check_score
 from bandits._adaptive import AdaptiveThompson
 from bandits._policy import Policy
+from bandits._shrinkage import DEFAULT_STRENGTH
 from router._breaker import Breaker
 from router._budget import Budget
 from router._canary import Canary
 from router._clock import Clock
 from router._config import RouterConfig, check_rollout, warn_unpriced_paths
+from router._context import ContextFn, ContextValue
 from router._escalation import Escalation
 from router._events import Observer
 from router._idempotency import IdempotencyCache
 from router._limits import Limiter, RateLimit
 from router._loops import aroute, route
+from router._names import check_name
 from router._path import Path
 from router._recorder import AlertHandler
 from router._result import RunResult
@@ -99,6 +102,8 @@ class Router:
         observers: Sequence[Observer] = (),
         max_input_size: int | None = None,
         loop_limit: int | None = None,
+        context: ContextFn | None = None,
+        segment_strength: float = DEFAULT_STRENGTH,
     ) -> None:
         config = RouterConfig(
             paths=check_paths(paths),
@@ -124,6 +129,8 @@ class Router:
             observers=check_observers(observers),
             max_input_size=max_input_size,
             loop_limit=loop_limit,
+            context=context,
+            segment_strength=segment_strength,
         )
         warn_unpriced_paths(config)
         self._config = config
@@ -278,6 +285,7 @@ class Router:
         customer: str | None = None,
         deadline: float | None = None,
         idempotency_key: str | None = None,
+        context: Mapping[str, ContextValue] | None = None,
     ) -> Any:
         """Serve one request and return the output of the path that served it.
 
@@ -287,6 +295,9 @@ class Router:
             deadline: seconds this run may take (overrides the router's).
             idempotency_key: a repeated key within ``idempotency_window`` returns the
                 first request's output without calling a path again.
+            context: the request's features (str, bool, int or float values; overrides
+                ``Router(context=fn)``): str and bool values pick its segment, whose
+                posteriors are shrunk toward the task's; all are stored with the outcome.
 
         Raises:
             AllPathsFailed: no path served (every attempt is in its ``attempts``).
@@ -295,7 +306,11 @@ class Router:
                 recorded as unscored and the posterior left alone).
         """
         return self.route(
-            request_input, customer=customer, deadline=deadline, idempotency_key=idempotency_key
+            request_input,
+            customer=customer,
+            deadline=deadline,
+            idempotency_key=idempotency_key,
+            context=context,
         ).output
 
     def route(
@@ -305,14 +320,15 @@ class Router:
         customer: str | None = None,
         deadline: float | None = None,
         idempotency_key: str | None = None,
+        context: Mapping[str, ContextValue] | None = None,
     ) -> RunResult:
         """Like :meth:`run`, returning the full :class:`RunResult`."""
         if idempotency_key is None:
-            return route(self._crew, request_input, customer, deadline)
+            return route(self._crew, request_input, customer, deadline, context)
         return self._idempotency.once(
             check_key(idempotency_key),
             self._crew.clock,
-            lambda: route(self._crew, request_input, customer, deadline),
+            lambda: route(self._crew, request_input, customer, deadline, context),
             replayed,
         )
 
@@ -323,10 +339,15 @@ class Router:
         customer: str | None = None,
         deadline: float | None = None,
         idempotency_key: str | None = None,
+        context: Mapping[str, ContextValue] | None = None,
     ) -> Any:
         """Async :meth:`run`: async paths are awaited, sync paths run in a worker thread."""
         result = await self.aroute(
-            request_input, customer=customer, deadline=deadline, idempotency_key=idempotency_key
+            request_input,
+            customer=customer,
+            deadline=deadline,
+            idempotency_key=idempotency_key,
+            context=context,
         )
         return result.output
 
@@ -337,19 +358,25 @@ class Router:
         customer: str | None = None,
         deadline: float | None = None,
         idempotency_key: str | None = None,
+        context: Mapping[str, ContextValue] | None = None,
     ) -> RunResult:
         """Async :meth:`route`."""
         if idempotency_key is None:
-            return await aroute(self._crew, request_input, customer, deadline)
+            return await aroute(self._crew, request_input, customer, deadline, context)
         return await self._idempotency.aonce(
             check_key(idempotency_key),
             self._crew.clock,
-            lambda: aroute(self._crew, request_input, customer, deadline),
+            lambda: aroute(self._crew, request_input, customer, deadline, context),
             replayed,
         )
 
     def run_stream(
-        self, request_input: Any, *, customer: str | None = None, deadline: float | None = None
+        self,
+        request_input: Any,
+        *,
+        customer: str | None = None,
+        deadline: float | None = None,
+        context: Mapping[str, ContextValue] | None = None,
     ) -> Stream:
         """Serve one request as a stream: iterate the result for the chosen path's chunks.
 
@@ -367,15 +394,20 @@ class Router:
         """
         from router._streaming import Stream
 
-        return Stream(self._crew, request_input, customer, deadline)
+        return Stream(self._crew, request_input, customer, deadline, context)
 
     def arun_stream(
-        self, request_input: Any, *, customer: str | None = None, deadline: float | None = None
+        self,
+        request_input: Any,
+        *,
+        customer: str | None = None,
+        deadline: float | None = None,
+        context: Mapping[str, ContextValue] | None = None,
     ) -> AsyncStream:
         """:meth:`run_stream` for async code: ``async for chunk in router.arun_stream(x)``."""
         from router._streaming import AsyncStream
 
-        return AsyncStream(self._crew, request_input, customer, deadline)
+        return AsyncStream(self._crew, request_input, customer, deadline, context)
 
     def report(self, request_id: str, score: object) -> Report:
         """Set or override the score of a served request later (delayed feedback).
@@ -401,9 +433,12 @@ class Router:
         with self._crew.waiting():
             return self._store.report(self.task, request_id, value, self._crew.clock())
 
-    def stats(self) -> pd.DataFrame:
+    def stats(self, by: str | None = None) -> pd.DataFrame:
         """Per-path table: alpha, beta, mean, 95% credible interval, n, traffic share,
         tokens, cost, unpriced attempts and cost per success.
+
+        With ``by`` (a context key, ``stats(by="lang")``): one row per (value, path) of
+        the stored outcomes instead (see :func:`router._stats.stats_by`).
 
         ``traffic_share`` is the path's share of all scored attempts of this task;
         tokens and cost sum what the path's attempts recorded (``Path(price=...)`` or
@@ -419,6 +454,11 @@ class Router:
             ['alpha', 'beta', 'mean', 'ci_low', 'ci_high', 'n', 'traffic_share', 'tokens',
              'cost', 'unpriced', 'cost_per_success']
         """
+        if by is not None:
+            from router._stats import stats_by
+
+            with self._crew.waiting():
+                return stats_by(self._store, self.task, check_name("context key", by))
         daily = getattr(self._store, "daily_aggregates", None)
         with self._crew.waiting():
             spent = daily(self.task) if callable(daily) else ()

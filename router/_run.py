@@ -27,6 +27,14 @@ from router._budget import BudgetExceeded
 from router._calls import Called, PathCaller
 from router._canary import Canary
 from router._clock import Clock
+from router._context import (
+    ContextFn,
+    ContextValue,
+    RequestContext,
+    check_context,
+    derive_context,
+    segment_of,
+)
 from router._errors import AllPathsFailed
 from router._escalation import Alert, Escalation
 from router._flow import (
@@ -45,6 +53,7 @@ from router._names import check_name
 from router._path import Path
 from router._recorder import Recorder
 from router._result import RunResult
+from router._segment_routing import MAX_SEGMENTS, SegmentRouting
 from router._settings import (
     ESCALATION,
     Sleep,
@@ -79,6 +88,7 @@ class Call:
 
 
 Step = Nap | Call | Serve | Escalate | GiveUp
+ContextValues = Mapping[str, ContextValue]
 
 
 @dataclass(slots=True)
@@ -101,6 +111,8 @@ class Crew:
     escalation: Escalation | None = None
     max_input_size: int | None = None
     loop_limit: int | None = None
+    context_fn: ContextFn | None = None
+    segments: SegmentRouting | None = None
     shadow_runner: ShadowRunner = field(default_factory=ShadowRunner)
     # Request ids: 16 random hex digits per router, then a counter (unique, cheap).
     _prefix: str = field(default_factory=lambda: os.urandom(8).hex())
@@ -134,7 +146,7 @@ class Crew:
             clock,
             run_coroutine=caller.run_coroutine,  # an async success_fn under run()
         )
-        return cls(
+        crew = cls(
             task,
             clock,
             check_sleep(config.sleep, clock),
@@ -151,7 +163,12 @@ class Crew:
             escalation=config.escalation,
             max_input_size=config.max_input_size,
             loop_limit=config.loop_limit,
+            context_fn=config.context,
         )
+        crew.segments = SegmentRouting(
+            task, policy, recorder, config.segment_strength, MAX_SEGMENTS
+        )
+        return crew
 
     def adopt(
         self, paths: Sequence[Path], canary: Canary | None = None, shadow: float | None = None
@@ -180,12 +197,18 @@ class Crew:
         customer: str | None,
         deadline: float | None,
         waits: StoreWaits | None = None,
+        context: object = None,
     ) -> Run:
         """Guardrails and the plan of one request; observers hear of a refusal."""
         try:
             if self.max_input_size is not None:
                 self._check_input(request_input, self.max_input_size)
-            plan = self._plan(customer, deadline)
+            values = None
+            if context is not None:
+                values = check_context(context)
+            elif self.context_fn is not None:
+                values = derive_context(self.context_fn, request_input)
+            plan = self._plan(customer, deadline, values)
         except RouterError as exc:  # refused before any path: observers still hear of it
             if self.recorder.observers:
                 now = self.clock()
@@ -209,7 +232,9 @@ class Crew:
             return contextlib.nullcontext(None)
         return store_waits(StoreWaits(self.store_timeout, None, self.clock))
 
-    def _plan(self, customer: str | None, deadline: float | None) -> RunPlan:
+    def _plan(
+        self, customer: str | None, deadline: float | None, context: ContextValues | None = None
+    ) -> RunPlan:
         admission, now = self.admission, self.clock()
         if customer is not None:
             admission.admit_customer(check_name("customer", customer), now)
@@ -222,11 +247,23 @@ class Crew:
         over = admission.over(customer, now)
         if over is not None:
             learned, last_resorts = admission.within_budget(over, learned, last_resorts)
-        choice = (
-            self.policy.choose(learned, posteriors, tick, self.rng) if learned else Choice([], {})
-        )
-        for reset in choice.resets:
-            self.recorder.reset(reset)
+        segment = None if context is None else segment_of(context)
+        request = None
+        if segment is not None and self.segments is not None and learned:
+            choice, segment_tick = self.segments.choose(
+                segment, learned, posteriors, tick, self.rng
+            )
+            request = RequestContext(context or {}, segment, segment_tick)
+        else:
+            choice = (
+                self.policy.choose(learned, posteriors, tick, self.rng)
+                if learned
+                else Choice([], {})
+            )
+            for reset in choice.resets:
+                self.recorder.reset(reset)
+            if context is not None:
+                request = RequestContext(context, None)
         order = list(choice.order)
         propensities = choice.propensities
         if trial is not None and trial in order:  # the breaker's half-open trial goes first
@@ -247,6 +284,7 @@ class Crew:
             rules,
             started_at=now,
             tick=tick,
+            request=request,
         )
         if over is not None and not learned and not last_resorts:  # "escalate"
             plan.stop(Stop(over).reason)
@@ -321,7 +359,13 @@ class Crew:
         judged = self.judge.judge(action, request_input, called)
         self.recorder.record(
             judged.outcome(
-                plan.request_id, self.task, called.started, customer, shadow=True, tick=plan.tick
+                plan.request_id,
+                self.task,
+                called.started,
+                customer,
+                shadow=True,
+                tick=plan.tick,
+                request=plan.request,
             )
         )
         self.admission.count(path, judged, customer, reserved)
@@ -418,6 +462,7 @@ class Run:
                 propensity=propensity,
                 tick=plan.tick,
                 served=served,
+                request=plan.request,
             )
         )
         self.account(call, judged)
@@ -431,7 +476,17 @@ class Run:
                 "recorded as unscored and no posterior changed"
             ) from broken
         if judged.attempt.score is not None and not path.last_resort:
-            crew.policy.observe(path.name, judged.attempt.score, plan.tick, judged.errored)
+            request = plan.request
+            if request is not None and request.segment is not None and crew.segments is not None:
+                crew.segments.observe(
+                    request.segment,
+                    path.name,
+                    judged.attempt.score,
+                    request.segment_tick or 0,
+                    judged.errored,
+                )
+            else:
+                crew.policy.observe(path.name, judged.attempt.score, plan.tick, judged.errored)
         if judged.refused:
             crew.admission.bench(path, judged.attempt.error)
         plan.observe(judged.attempt, judged.output)

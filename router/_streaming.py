@@ -122,11 +122,16 @@ class _StreamRun:
     """One streaming request: the :class:`Run` both loops step, and what was sent."""
 
     def __init__(
-        self, crew: Crew, request_input: Any, customer: str | None, deadline: float | None
+        self,
+        crew: Crew,
+        request_input: Any,
+        customer: str | None,
+        deadline: float | None,
+        context: object = None,
     ) -> None:
         self.crew = crew
         self.input = request_input
-        self.run = crew.begin(request_input, customer, deadline)
+        self.run = crew.begin(request_input, customer, deadline, context=context)
         self.plan = self.run.plan
         self.sent: list[Any] = []
         self.result: RunResult | None = None
@@ -160,7 +165,13 @@ class _StreamRun:
         latency_ms = (self.now() - started) * 1000.0
         attempt = Attempt(action.path.name, action.number, None, latency_ms, None, "abandoned")
         judged = Judged(attempt, None, False, {"streamed_chunks": len(self.sent)})
-        outcome = judged.outcome(self.plan.request_id, self.crew.task, started, self.run.customer)
+        outcome = judged.outcome(
+            self.plan.request_id,
+            self.crew.task,
+            started,
+            self.run.customer,
+            request=self.plan.request,
+        )
         self.crew.recorder.record(outcome)
         self.run.account(call, judged)
 
@@ -227,10 +238,15 @@ class Stream(_View):
     """
 
     def __init__(
-        self, crew: Crew, request_input: Any, customer: str | None, deadline: float | None
+        self,
+        crew: Crew,
+        request_input: Any,
+        customer: str | None,
+        deadline: float | None,
+        context: object = None,
     ) -> None:
         self._run = None
-        self._chunks = self._drive(crew, request_input, customer, deadline)
+        self._chunks = self._drive(crew, request_input, customer, deadline, context)
 
     def __iter__(self) -> Iterator[Any]:
         return self._chunks
@@ -287,9 +303,14 @@ class Stream(_View):
         return opened
 
     def _drive(
-        self, crew: Crew, request_input: Any, customer: str | None, deadline: float | None
+        self,
+        crew: Crew,
+        request_input: Any,
+        customer: str | None,
+        deadline: float | None,
+        context: object,
     ) -> Generator[Any, None, None]:
-        run = self._run = _StreamRun(crew, request_input, customer, deadline)
+        run = self._run = _StreamRun(crew, request_input, customer, deadline, context)
         judge, error = crew.judge, None
         try:
             while not isinstance(step := run.run.next(), Serve | Escalate | GiveUp):
@@ -335,10 +356,15 @@ class AsyncStream(_View):
     """
 
     def __init__(
-        self, crew: Crew, request_input: Any, customer: str | None, deadline: float | None
+        self,
+        crew: Crew,
+        request_input: Any,
+        customer: str | None,
+        deadline: float | None,
+        context: object = None,
     ) -> None:
         self._run = None
-        self._chunks = self._drive(crew, request_input, customer, deadline)
+        self._chunks = self._drive(crew, request_input, customer, deadline, context)
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._chunks
@@ -394,11 +420,16 @@ class AsyncStream(_View):
         return opened
 
     async def _drive(
-        self, crew: Crew, request_input: Any, customer: str | None, deadline: float | None
+        self,
+        crew: Crew,
+        request_input: Any,
+        customer: str | None,
+        deadline: float | None,
+        context: object,
     ) -> AsyncGenerator[Any, None]:
         import asyncio
 
-        run = self._run = _StreamRun(crew, request_input, customer, deadline)
+        run = self._run = _StreamRun(crew, request_input, customer, deadline, context)
         judge, error = crew.judge, None
         try:
             while not isinstance(step := run.run.next(), Serve | Escalate | GiveUp):

@@ -137,6 +137,7 @@ class DelayedPolicy:
 
     def __init__(self, inner: Policy, clock: SimClock) -> None:
         self.inner = inner
+        self._clock = clock
         self._pending = _Pending(clock)
         self._observe_cost = getattr(inner, "observe_cost", None)
 
@@ -153,6 +154,13 @@ class DelayedPolicy:
         """Deliver the observations due by now, then ask the wrapped policy."""
         self._pending.release()
         return self.inner.choose(candidates, posteriors, tick, rng)
+
+    def fresh(self) -> DelayedPolicy:
+        """A fresh copy of the wrapped policy (one per segment), on the same clock."""
+        import copy
+
+        inner = getattr(self.inner, "fresh", None)
+        return DelayedPolicy(inner() if callable(inner) else copy.deepcopy(self.inner), self._clock)
 
     def fading_horizon(self, paths: int) -> float | None:
         """The wrapped policy's horizon for a task's evidence (None: the store's default)."""

@@ -64,7 +64,7 @@ def ensure_schema(engine: sa.Engine, url: str, *, read_only: bool = False) -> st
     Example:
         >>> engine = sa.create_engine("sqlite://")
         >>> ensure_schema(engine, "sqlite://") is None, ensure_schema(engine, "sqlite://")
-        (True, '0006')
+        (True, '0007')
     """
     with engine.connect() as conn:
         try:

@@ -1,0 +1,119 @@
+"""Segments borrow strength from their task: a segment's prior is what the task knows.
+
+A segment (the requests of one kind: ``lang=de``) has its own posterior per path. A new
+or rare segment should not start from ignorance when its task has learned a lot, nor
+be ruled by the task once its own evidence says otherwise. So each segment's Beta prior
+is the task's faded quality evidence scaled down to at most ``strength``
+pseudo-observations (an empirical-Bayes prior with a bounded weight):
+
+    prior = Beta(1 + m * mu, 1 + m * (1 - mu)),   mu = the task's mean,
+    m = min(strength, the task's faded quality evidence)
+
+and the segment's own (faded) evidence adds to it. After ``strength`` observations of
+its own, a segment weighs its evidence as much as the task's; after ten times that it
+has all but left the task behind. ``strength`` 0 makes segments independent.
+
+Example:
+    >>> task = PathPosterior("a", 81.0, 21.0, 100)            # the task: 80 of 100
+    >>> row = shrunk(None, task, "a", strength=10.0, horizon=1000.0)
+    >>> round(row.prior_alpha, 2), round(row.prior_beta, 2), row.n  # 1 + 10 * 0.8, 1 + 10 * 0.2
+    (9.0, 3.0, 0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from bandits._errors import ConfigError
+from bandits._path_posterior import PathPosterior
+
+DEFAULT_STRENGTH = 10.0
+
+
+def check_strength(strength: object) -> float:
+    """``strength`` as a float if it is a finite number >= 0, else ConfigError.
+
+    Example:
+        >>> check_strength(10)
+        10.0
+    """
+    if (
+        isinstance(strength, int | float)
+        and not isinstance(strength, bool)
+        and math.isfinite(strength)
+        and strength >= 0
+    ):
+        return float(strength)
+    raise ConfigError(
+        f"segment_strength must be a number >= 0 (pseudo-observations a segment borrows "
+        f"from its task; 0: independent segments), got {strength!r}"
+    )
+
+
+def task_prior(task_row: PathPosterior | None, tick: int, strength: float) -> tuple[float, float]:
+    """The Beta prior a segment's path starts from: the task's faded quality evidence
+    at ``tick``, weighing at most ``strength`` observations.
+
+    Example:
+        >>> task_prior(None, 0, 10.0)  # the task knows nothing yet
+        (1.0, 1.0)
+        >>> task_prior(PathPosterior("a", 3.0, 1.0, 2), 2, 10.0)  # 2 of 2: weighs 2
+        (3.0, 1.0)
+    """
+    if task_row is None or strength <= 0.0:
+        return 1.0, 1.0
+    successes, failures, _, _ = task_row.faded(tick)
+    seen = successes + failures
+    if seen <= 0.0:
+        return 1.0, 1.0
+    weight = min(strength, seen)
+    mean = successes / seen
+    return 1.0 + weight * mean, 1.0 + weight * (1.0 - mean)
+
+
+def shrunk(
+    segment_row: PathPosterior | None,
+    task_row: PathPosterior | None,
+    path: str,
+    *,
+    strength: float,
+    horizon: float,
+    task_tick: int = 0,
+) -> PathPosterior:
+    """The segment's row of ``path`` on the task's prior (:func:`task_prior`); a path
+    the segment has no row for yet has only that prior.
+
+    Example:
+        >>> task = PathPosterior("a", 11.0, 1.0, 10)
+        >>> own = PathPosterior("a", 1.0, 5.0, 4)                  # 0 of 4 in this segment
+        >>> row = shrunk(own, task, "a", strength=10.0, horizon=1000.0)
+        >>> round(row.alpha, 2), round(row.beta, 2), row.recent_successes
+        (11.0, 5.0, 0.0)
+    """
+    prior_alpha, prior_beta = task_prior(task_row, task_tick, strength)
+    if segment_row is None:
+        return PathPosterior(
+            path,
+            prior_alpha,
+            prior_beta,
+            0,
+            prior_alpha,
+            prior_beta,
+            horizon=horizon,
+            faded_successes=0.0,
+            faded_failures=0.0,
+            faded_answers=0.0,
+            faded_errors=0.0,
+        )
+    shift_alpha = prior_alpha - segment_row.prior_alpha
+    shift_beta = prior_beta - segment_row.prior_beta
+    return replace(
+        segment_row,
+        alpha=segment_row.alpha + shift_alpha,
+        beta=segment_row.beta + shift_beta,
+        prior_alpha=prior_alpha,
+        prior_beta=prior_beta,
+        base_alpha=(segment_row.base_alpha or 0.0) + shift_alpha,
+        base_beta=(segment_row.base_beta or 0.0) + shift_beta,
+    )

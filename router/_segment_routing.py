@@ -1,0 +1,156 @@
+"""Routing a request of one segment: its own policy, on its own evidence, shrunk toward
+the task's (see :mod:`bandits._shrinkage` and :mod:`storage._segments`).
+
+Each segment a router meets gets a fresh copy of the router's policy (so change
+detection and the hold of broken paths follow that segment's traffic), at most
+``MAX_SEGMENTS`` of them per router: the least recently used is dropped past that and
+starts afresh if it comes back (its evidence stays in the store).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from bandits import ConfigError
+from bandits._policy import Choice, Policy
+from bandits._shrinkage import shrunk
+from storage import PathPosterior, Store, StoreError
+from storage._segments import segment_task
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from router._recorder import Recorder
+
+logger = logging.getLogger("outcome_router")
+
+MAX_SEGMENTS = 10_000
+
+
+class _Segment:
+    """What this router keeps of one segment: its policy, store task and last rows."""
+
+    __slots__ = ("ensured", "known", "policy", "task")
+
+    def __init__(self, task: str, policy: Policy) -> None:
+        self.task = task
+        self.policy = policy
+        self.known: dict[str, PathPosterior] = {}  # the last rows read (the store may be down)
+        self.ensured: set[str] = set()  # paths whose rows this router made sure of
+
+
+class SegmentRouting:
+    """Each segment's policy and evidence, for a router whose requests carry context."""
+
+    def __init__(
+        self, task: str, policy: Policy, recorder: Recorder, strength: float, max_segments: int
+    ) -> None:
+        self.task = task
+        self.strength = strength
+        self._recorder = recorder
+        self._policy = policy
+        self._template: Policy | None = None  # made at the first segment
+        self._segments: OrderedDict[str, _Segment] = OrderedDict()
+        self._max = max_segments
+
+    def choose(
+        self,
+        segment: str,
+        candidates: Sequence[str],
+        task_rows: Mapping[str, PathPosterior],
+        task_tick: int,
+        rng: np.random.Generator,
+    ) -> tuple[Choice, int]:
+        """The segment policy's choice among ``candidates``, and the segment's tick."""
+        state = self._segment(segment)
+        rows = self._rows(state, candidates)
+        tick = 0
+        for row in rows.values():
+            tick += row.n
+        horizon = self._horizon(len(candidates))
+        strength = self.strength
+        shrunk_rows = {
+            name: shrunk(
+                rows.get(name),
+                task_rows.get(name),
+                name,
+                strength=strength,
+                horizon=horizon,
+                task_tick=task_tick,
+            )
+            for name in candidates
+        }
+        choice = state.policy.choose(candidates, shrunk_rows, tick, rng)
+        for reset in choice.resets:
+            self._recorder.reset(reset, state.task)
+        return choice, tick
+
+    def observe(self, segment: str, path: str, score: float, tick: int, errored: bool) -> None:
+        """Tell the segment's policy of one scored attempt."""
+        state = self._segments.get(segment)
+        if state is not None:
+            state.policy.observe(path, score, tick, errored)
+
+    def _segment(self, segment: str) -> _Segment:
+        state = self._segments.get(segment)
+        if state is not None:
+            self._segments.move_to_end(segment)
+            return state
+        if self._template is None:
+            self._template = _pristine(self._policy)
+        state = _Segment(segment_task(self.task, segment), _fresh(self._template))
+        self._segments[segment] = state
+        if len(self._segments) > self._max:
+            self._segments.popitem(last=False)
+        return state
+
+    def _rows(self, state: _Segment, candidates: Sequence[str]) -> dict[str, PathPosterior]:
+        """The segment's stored rows (creating those of new paths at the policy's
+        horizon); the last ones read while the store is unreachable."""
+        store: Store = self._recorder.store
+        try:
+            missing = [name for name in candidates if name not in state.ensured]
+            if missing:
+                horizon = self._horizon(len(candidates))
+                store.ensure_paths(state.task, missing, horizon=horizon)
+                state.ensured.update(missing)
+            state.known = store.posteriors(state.task)
+        except StoreError as exc:  # the task's read logs the outage; routing goes on
+            logger.debug("segment %r of task %r not read: %s", state.task, self.task, exc)
+        return state.known
+
+    def _horizon(self, paths: int) -> float:
+        from bandits._fading import DEFAULT_HORIZON
+
+        fading = getattr(self._policy, "fading_horizon", None)
+        horizon = None if fading is None else fading(paths)
+        return DEFAULT_HORIZON if horizon is None else float(horizon)
+
+
+def _pristine(policy: Policy) -> Policy:
+    """A copy of ``policy`` to start each segment from: ``policy.fresh()`` (a policy of
+    the same settings that has seen nothing), else a deep copy."""
+    fresh = getattr(policy, "fresh", None)
+    if callable(fresh):
+        made: Policy = fresh()
+        return made
+    try:
+        return copy.deepcopy(policy)
+    except Exception as exc:
+        raise ConfigError(
+            f"routing by context needs a policy per segment, and {type(policy).__name__} "
+            f"cannot be copied ({type(exc).__name__}: {exc}); give it a fresh() method "
+            "that returns a new policy of the same settings"
+        ) from exc
+
+
+def _fresh(template: Policy) -> Policy:
+    fresh = getattr(template, "fresh", None)
+    if callable(fresh):
+        made: Policy = fresh()
+        return made
+    return copy.deepcopy(template)
