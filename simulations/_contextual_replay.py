@@ -159,7 +159,7 @@ def _router_rows(
                 if contexts is None:
                     result = router.route(index)
                 else:
-                    result = router.route(index, context=contexts[index])  # type: ignore[call-arg]
+                    result = router.route(index, context=contexts[index])
             except AllPathsFailed as failed:
                 first = failed.attempts[0].path if failed.attempts else None
                 served, success, attempts = None, 0.0, len(failed.attempts)
