@@ -78,12 +78,36 @@ def available(contenders: list[str]) -> tuple[list[str], list[str]]:
     return keep, notes
 
 
-def run(job: Job) -> ContextualComparison:
-    """One scenario and seed with every contender (a process pool's unit of work)."""
+def run(job: Job) -> tuple[ContextualComparison, list[str]]:
+    """One scenario and seed with every contender (a process pool's unit of work), and
+    a line for each contender that raised (left out of the result, so one failing
+    contender does not hide the others' figures)."""
     scenario, seed, contenders, policy, weight = job
-    return compare_contextual(
-        scenario, seed=seed, contenders=contenders, policy=policy, cost_weight=weight
-    )
+    result = ContextualComparison(scenario.name, seed, scenario.requests)
+    failures = []
+    for contender in contenders:
+        try:
+            part = compare_contextual(
+                scenario, seed=seed, contenders=[contender], policy=policy, cost_weight=weight
+            )
+        except Exception as exc:  # reported, and the benchmark goes on
+            failures.append(
+                f"{contender} failed on {scenario.name} (seed {seed}, policy {policy}): "
+                f"{type(exc).__name__}: {exc}"
+            )
+        else:
+            result.runs.update(part.runs)
+    return result, failures
+
+
+def _percent(result: ContextualComparison, contender: str) -> float:
+    """% of the oracle; NaN when the contender (or the oracle) has no run."""
+    return result.percent_of_oracle(contender) if contender in result.runs else math.nan
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return statistics.fmean(finite) if finite else math.nan
 
 
 def scenario_table(result: ContextualComparison) -> list[str]:
@@ -130,19 +154,22 @@ def random_table(
             continue
         cells = []
         for name in names:
-            shares = [r.percent_of_oracle(name) for r in chosen]
-            cells.append(f"{statistics.fmean(shares):>10.2f}")
+            cells.append(f"{_mean([_percent(r, name) for r in chosen]):>10.2f}")
         lines.append(f"{category or 'all':<16} {len(chosen):>3} " + " ".join(cells))
-    for label, pick in (("p5", _p5), ("worst", min)):
-        cells = [f"{pick([r.percent_of_oracle(n) for _, r in results]):>10.2f}" for n in names]
+    for label, q in (("p5", 5.0), ("worst", 0.0)):
+        cells = [f"{_percentile([_percent(r, n) for _, r in results], q):>10.2f}" for n in names]
         lines.append(f"{label:<16} {'':>3} " + " ".join(cells))
+    failed = [sum(n not in r.runs for _, r in results) for n in names]
+    if any(failed):
+        lines.append(f"{'failed runs':<16} {'':>3} " + " ".join(f"{f:>10}" for f in failed))
     return lines
 
 
-def _p5(values: list[float]) -> float:
+def _percentile(values: list[float], q: float) -> float:
     import numpy as np
 
-    return float(np.percentile(values, 5))
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.percentile(finite, q)) if finite else math.nan
 
 
 def targets(
@@ -152,14 +179,23 @@ def targets(
 ) -> list[tuple[str, str, bool | None]]:
     """(target, measured, passed; None: not measurable in this run)."""
     rows: list[tuple[str, str, bool | None]] = []
-    if randoms and all("context" in r.runs for _, r in randoms):
-        ours = statistics.fmean(r.percent_of_oracle("context") for _, r in randoms)
-        rows.append(("random: context >= 97% of the oracle", f"{ours:.2f}%", ours >= 97.0))
-        others = [c for c in randoms[0][1].runs if c not in ("context", "oracle")]
+    if randoms and any("context" in r.runs for _, r in randoms):
+        # A failed run fails the target: its figures are missing, not good.
+        failed = sum("context" not in r.runs for _, r in randoms)
+        ours = _mean([_percent(r, "context") for _, r in randoms])
+        note = f" ({failed} of {len(randoms)} runs failed)" if failed else ""
+        rows.append(
+            (
+                "random: context >= 97% of the oracle",
+                f"{ours:.2f}%{note}",
+                ours >= 97.0 and not failed,
+            )
+        )
+        others = sorted({c for _, r in randoms for c in r.runs} - {"context", "oracle"})
         behind = [
             f"{c} {mean:.2f}"
             for c in others
-            if (mean := statistics.fmean(r.percent_of_oracle(c) for _, r in randoms)) >= ours
+            if (mean := _mean([_percent(r, c) for _, r in randoms])) >= ours
         ]
         rows.append(("random: ahead of every baseline", ", ".join(behind) or "ahead", not behind))
     else:
@@ -171,14 +207,14 @@ def targets(
     else:
         rows.append(("by-kind: half the gap closed by 2,000", "no context run", None))
     irrelevant = builtin.get("irrelevant-context")
-    if irrelevant is not None and "context" in irrelevant.runs:
+    if irrelevant is not None and {"context", "per-task"} <= set(irrelevant.runs):
         points = 100 * (
             irrelevant.runs["context"].success_rate - irrelevant.runs["per-task"].success_rate
         )
         rows.append(("irrelevant: >= per-task - 0.3 pts", f"{points:+.2f} pts", points >= -0.3))
     else:
         rows.append(("irrelevant: >= per-task - 0.3 pts", "no context run", None))
-    if cost_aware is not None and "context" in cost_aware.runs:
+    if cost_aware is not None and {"context", "only:strong"} <= set(cost_aware.runs):
         ours, strong = cost_aware.runs["context"], cost_aware.runs["only:strong"]
         cost_ratio = sum(ours.cost) / sum(strong.cost)
         ok = ours.success_rate >= strong.success_rate and cost_ratio < 0.5
@@ -232,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     jobs += [
         (s, s_seed, tuple(contenders), "router", 0.0) for s_seed, s in enumerate(randoms, args.seed)
     ]
-    results = _map(jobs, args.jobs)
+    outcomes = _map(jobs, args.jobs)
+    results = [result for result, _ in outcomes]
+    notes += [failure for _, failures in outcomes for failure in failures]
     elapsed = time.perf_counter() - started
     builtin = dict(zip(CONTEXTUAL_BUILTIN, results[: len(CONTEXTUAL_BUILTIN)], strict=True))
     cost_aware = results[len(CONTEXTUAL_BUILTIN)]
@@ -285,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _map(jobs: list[Job], processes: int) -> list[ContextualComparison]:
+def _map(jobs: list[Job], processes: int) -> list[tuple[ContextualComparison, list[str]]]:
     if processes <= 1:
         return [run(job) for job in jobs]
     context = multiprocessing.get_context("spawn")

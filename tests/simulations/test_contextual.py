@@ -194,7 +194,7 @@ def test_the_router_with_context_closes_the_gap_where_the_best_path_differs_by_k
     result = compare_contextual(
         scenario, seed=0, contenders=["per-task", "context", "segments", "oracle"]
     )
-    assert result.gap_closed("context") > 0.0
+    assert result.gap_closed("context") >= 0.5  # issue 19's target (0.81 on this seed)
     assert result.gap_closed("segments") > 0.0
     assert len(result.runs["context"].success) == 2_000
 
@@ -212,6 +212,17 @@ def test_a_segment_outage_moves_only_that_segment_off_the_broken_path() -> None:
 
     assert english_on_gpt4o("context") >= english_on_gpt4o("per-task") - 0.02
     assert english_on_gpt4o("context") > 0.8
+
+
+@pytest.mark.skipif(not router_takes_context(), reason="this Router takes no context yet")
+@pytest.mark.xfail(
+    raises=ConfigError,
+    reason="router bug: with delayed feedback a segment path's faded successes go negative "
+    "after a reset (alpha and beta must be finite and > 0 at request 3345)",
+)
+def test_the_router_with_context_survives_random_environment_20004() -> None:
+    rows = list(replay_contextual(random_contextual_scenario(20_004), "context", seed=20_004))
+    assert len(rows) == 10_000
 
 
 def test_the_benchmark_script_prints_its_tables_and_targets(
