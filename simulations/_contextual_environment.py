@@ -43,6 +43,11 @@ class ContextualEnvironment:
     random stream of its own, so every contender replayed with the same seed meets the
     same requests and the same luck ("common random numbers").
 
+    Per request ``i``: ``kinds[i]``, ``contexts[i]`` (str, bool, int and float values),
+    ``expected[path][i]`` (the path's true expected score on it: its kind, its moment)
+    and ``prices[path][i]``; ``shares[k, i]`` is kind ``k``'s true share of traffic
+    then, and ``kind_expected[kind, path][i]`` a path's expected score for any kind.
+
     Example:
         >>> from simulations import load_contextual_scenario
         >>> env = ContextualEnvironment(load_contextual_scenario("by-kind"), seed=0)
