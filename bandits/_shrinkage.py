@@ -23,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 from bandits._errors import ConfigError
 from bandits._path_posterior import PathPosterior
@@ -106,14 +105,27 @@ def shrunk(
             faded_answers=0.0,
             faded_errors=0.0,
         )
-    shift_alpha = prior_alpha - segment_row.prior_alpha
-    shift_beta = prior_beta - segment_row.prior_beta
-    return replace(
-        segment_row,
-        alpha=segment_row.alpha + shift_alpha,
-        beta=segment_row.beta + shift_beta,
-        prior_alpha=prior_alpha,
-        prior_beta=prior_beta,
-        base_alpha=(segment_row.base_alpha or 0.0) + shift_alpha,
-        base_beta=(segment_row.base_beta or 0.0) + shift_beta,
+    row = segment_row
+    shift_alpha = prior_alpha - row.prior_alpha
+    shift_beta = prior_beta - row.prior_beta
+    return PathPosterior(  # not dataclasses.replace: this runs per path on every request
+        row.path,
+        row.alpha + shift_alpha,
+        row.beta + shift_beta,
+        row.n,
+        prior_alpha,
+        prior_beta,
+        (row.base_alpha or 0.0) + shift_alpha,
+        (row.base_beta or 0.0) + shift_beta,
+        row.base_n,
+        row.resets,
+        row.updated_at,
+        row.errors,
+        row.base_errors,
+        row.horizon,
+        row.fade_epoch,
+        row.faded_successes,
+        row.faded_failures,
+        row.faded_answers,
+        row.faded_errors,
     )
