@@ -260,10 +260,14 @@ def _plainly_fine(o: Outcome) -> bool:  # noqa: PLR0911 - the hot path, one test
     for count in (o.tokens_in, o.tokens_out, o.tick):
         if count is not None and not (type(count) is int and count >= 0):
             return False
-    segment = o.segment
+    return (o.segment is None and o.context is None) or _plain_request(o)
+
+
+def _plain_request(o: Outcome) -> bool:
+    """A plain segment name and context (see :func:`_plain_context`)."""
+    segment, context = o.segment, o.context
     if segment is not None and not known_good(segment, SEGMENT_LENGTH):
         return False
-    context = o.context
     return context is None or _plain_context(context)
 
 
