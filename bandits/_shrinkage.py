@@ -83,22 +83,30 @@ def shrunk(
     """The segment's row of ``path`` on the task's prior (:func:`task_prior`); a path
     the segment has no row for yet has only that prior.
 
+    Only the prior fields change: the stored sums (``alpha``, ``beta``, the bases) stay
+    as the store keeps them, so a policy that follows them (the default's change
+    detection counts new successes as ``alpha`` grows) sees only real outcomes, while
+    one that reads evidence on the prior (``prior_alpha`` + successes, as the default
+    does, or :attr:`PathPosterior.recent_parameters`) borrows the task's strength.
+
     Example:
         >>> task = PathPosterior("a", 11.0, 1.0, 10)
         >>> own = PathPosterior("a", 1.0, 5.0, 4)                  # 0 of 4 in this segment
         >>> row = shrunk(own, task, "a", strength=10.0, horizon=1000.0)
-        >>> round(row.alpha, 2), round(row.beta, 2), row.recent_successes
-        (11.0, 5.0, 0.0)
+        >>> [round(v, 2) for v in row.recent_parameters], row.recent_successes, row.alpha
+        ([11.0, 5.0], 0.0, 1.0)
     """
     prior_alpha, prior_beta = task_prior(task_row, task_tick, strength)
-    if segment_row is None:
+    if segment_row is None:  # as the store creates it (Beta(1, 1), no evidence), on the prior
         return PathPosterior(
             path,
-            prior_alpha,
-            prior_beta,
+            1.0,
+            1.0,
             0,
             prior_alpha,
             prior_beta,
+            1.0,
+            1.0,
             horizon=horizon,
             faded_successes=0.0,
             faded_failures=0.0,
@@ -106,17 +114,15 @@ def shrunk(
             faded_errors=0.0,
         )
     row = segment_row
-    shift_alpha = prior_alpha - row.prior_alpha
-    shift_beta = prior_beta - row.prior_beta
     return PathPosterior(  # not dataclasses.replace: this runs per path on every request
         row.path,
-        row.alpha + shift_alpha,
-        row.beta + shift_beta,
+        row.alpha,
+        row.beta,
         row.n,
         prior_alpha,
         prior_beta,
-        (row.base_alpha or 0.0) + shift_alpha,
-        (row.base_beta or 0.0) + shift_beta,
+        row.base_alpha,
+        row.base_beta,
         row.base_n,
         row.resets,
         row.updated_at,
