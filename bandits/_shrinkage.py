@@ -23,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 from bandits._errors import ConfigError
 from bandits._path_posterior import PathPosterior
@@ -84,36 +83,55 @@ def shrunk(
     """The segment's row of ``path`` on the task's prior (:func:`task_prior`); a path
     the segment has no row for yet has only that prior.
 
+    Only the prior fields change: the stored sums (``alpha``, ``beta``, the bases) stay
+    as the store keeps them, so a policy that follows them (the default's change
+    detection counts new successes as ``alpha`` grows) sees only real outcomes, while
+    one that reads evidence on the prior (``prior_alpha`` + successes, as the default
+    does, or :attr:`PathPosterior.recent_parameters`) borrows the task's strength.
+
     Example:
         >>> task = PathPosterior("a", 11.0, 1.0, 10)
         >>> own = PathPosterior("a", 1.0, 5.0, 4)                  # 0 of 4 in this segment
         >>> row = shrunk(own, task, "a", strength=10.0, horizon=1000.0)
-        >>> round(row.alpha, 2), round(row.beta, 2), row.recent_successes
-        (11.0, 5.0, 0.0)
+        >>> [round(v, 2) for v in row.recent_parameters], row.recent_successes, row.alpha
+        ([11.0, 5.0], 0.0, 1.0)
     """
     prior_alpha, prior_beta = task_prior(task_row, task_tick, strength)
-    if segment_row is None:
+    if segment_row is None:  # as the store creates it (Beta(1, 1), no evidence), on the prior
         return PathPosterior(
             path,
-            prior_alpha,
-            prior_beta,
+            1.0,
+            1.0,
             0,
             prior_alpha,
             prior_beta,
+            1.0,
+            1.0,
             horizon=horizon,
             faded_successes=0.0,
             faded_failures=0.0,
             faded_answers=0.0,
             faded_errors=0.0,
         )
-    shift_alpha = prior_alpha - segment_row.prior_alpha
-    shift_beta = prior_beta - segment_row.prior_beta
-    return replace(
-        segment_row,
-        alpha=segment_row.alpha + shift_alpha,
-        beta=segment_row.beta + shift_beta,
-        prior_alpha=prior_alpha,
-        prior_beta=prior_beta,
-        base_alpha=(segment_row.base_alpha or 0.0) + shift_alpha,
-        base_beta=(segment_row.base_beta or 0.0) + shift_beta,
+    row = segment_row
+    return PathPosterior(  # not dataclasses.replace: this runs per path on every request
+        row.path,
+        row.alpha,
+        row.beta,
+        row.n,
+        prior_alpha,
+        prior_beta,
+        row.base_alpha,
+        row.base_beta,
+        row.base_n,
+        row.resets,
+        row.updated_at,
+        row.errors,
+        row.base_errors,
+        row.horizon,
+        row.fade_epoch,
+        row.faded_successes,
+        row.faded_failures,
+        row.faded_answers,
+        row.faded_errors,
     )

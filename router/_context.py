@@ -62,15 +62,30 @@ def segment_of(context: Mapping[str, ContextValue]) -> str | None:
         >>> segment_of({"length": 1840}) is None, segment_of({"beta": True})
         (True, 'beta=true')
     """
-    from urllib.parse import urlencode
-
-    pairs = sorted(
-        (key, ("true" if value else "false") if isinstance(value, bool) else value)
-        for key, value in context.items()
-        if isinstance(value, str | bool)
+    pairs = tuple(
+        sorted(
+            (key, ("true" if value else "false") if isinstance(value, bool) else value)
+            for key, value in context.items()
+            if isinstance(value, str | bool)
+        )
     )
     if not pairs:
         return None
+    known = _SEGMENTS.get(pairs)
+    if known is None:
+        known = _SEGMENTS[pairs] = _segment_name(pairs)
+        if len(_SEGMENTS) > _SEGMENT_CACHE:
+            _SEGMENTS.pop(next(iter(_SEGMENTS)))  # the oldest name: computed again if needed
+    return known
+
+
+_SEGMENTS: dict[tuple[tuple[str, str], ...], str] = {}
+_SEGMENT_CACHE = 10_000
+
+
+def _segment_name(pairs: tuple[tuple[str, str], ...]) -> str:
+    from urllib.parse import urlencode
+
     segment = urlencode(pairs)
     if len(segment) <= SEGMENT_LENGTH:
         return segment

@@ -260,7 +260,34 @@ def _plainly_fine(o: Outcome) -> bool:  # noqa: PLR0911 - the hot path, one test
     for count in (o.tokens_in, o.tokens_out, o.tick):
         if count is not None and not (type(count) is int and count >= 0):
             return False
-    return o.segment is None and o.context is None  # a request's context: look closer
+    return (o.segment is None and o.context is None) or _plain_request(o)
+
+
+def _plain_request(o: Outcome) -> bool:
+    """A plain segment name and context (see :func:`_plain_context`)."""
+    segment, context = o.segment, o.context
+    if segment is not None and not known_good(segment, SEGMENT_LENGTH):
+        return False
+    return context is None or _plain_context(context)
+
+
+def _plain_context(context: object) -> bool:
+    """The common context, checked fast: a small dict of ASCII keys to plain values."""
+    if type(context) is not dict or len(context) > MAX_CONTEXT_KEYS:
+        return False
+    for key, value in context.items():
+        if not (type(key) is str and known_good(key)):
+            return False
+        kind = type(value)
+        if kind is str:
+            if not known_good(value):
+                return False
+        elif kind is float:
+            if not -math.inf < value < math.inf:
+                return False
+        elif kind is not int and kind is not bool:
+            return False
+    return True
 
 
 def _problem(outcome: Outcome) -> str | None:  # noqa: PLR0911 - one check per field
@@ -314,7 +341,7 @@ def context_problem(context: object) -> str | None:
         >>> context_problem({"length": float("nan")})
         "context value of 'length' is nan, not a finite number"
     """
-    if context is None:
+    if context is None or _plain_context(context):
         return None
     if not isinstance(context, Mapping):
         return f"context {shown(context)} is not a dict"

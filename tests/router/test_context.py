@@ -185,3 +185,33 @@ def test_each_segment_has_its_own_policy() -> None:
     policies = [s.policy for s in segments._segments.values()]
     assert len(policies) == 2 and policies[0] is not policies[1]
     assert all(p is not router.policy for p in policies)
+
+
+def test_segment_evidence_stays_whole_while_the_task_prior_moves() -> None:
+    # The task's prior under a segment changes with every request; the segment's
+    # change detection must count only the segment's own outcomes, and its resets
+    # keep the stored sums whole (tests/simulations/test_contextual.py replays the
+    # random environment that once broke this).
+    store = MemoryStore()
+    rng = np.random.default_rng(11)
+    quality = {"a": 0.9, "b": 0.4}
+
+    def make(name: str) -> Any:
+        def call(x: int) -> bool:
+            return bool(rng.random() < quality[name])
+
+        call.__name__ = name
+        return call
+
+    router = Router([make("a"), make("b")], bool, task="t", store=store, seed=4)
+    for i in range(3000):
+        if i == 1500:
+            quality.update(a=0.2, b=0.9)  # a silent swap: change points fire
+        router.route(i, context={"kind": "xyz"[i % 3]})
+    for kind in "xyz":
+        for row in store.posteriors(segment_task("t", f"kind={kind}")).values():
+            successes, failures, _, _ = row.faded(3000)
+            assert successes >= 0.0 and failures >= 0.0
+            assert 0.0 <= row.recent_successes <= row.recent_n
+    last = [router.route(0, context={"kind": "x"}).path for _ in range(50)]
+    assert last.count("b") >= 40
