@@ -194,7 +194,7 @@ def test_the_router_with_context_closes_the_gap_where_the_best_path_differs_by_k
     result = compare_contextual(
         scenario, seed=0, contenders=["per-task", "context", "segments", "oracle"]
     )
-    assert result.gap_closed("context") >= 0.5  # issue 19's target (0.81 on this seed)
+    assert result.gap_closed("context") >= 0.5  # issue 19's target (0.68 on this seed)
     assert result.gap_closed("segments") > 0.0
     assert len(result.runs["context"].success) == 2_000
 
