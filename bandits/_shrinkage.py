@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from bandits._errors import ConfigError
 from bandits._path_posterior import PathPosterior
@@ -30,13 +31,16 @@ from bandits._path_posterior import PathPosterior
 DEFAULT_STRENGTH = 10.0
 
 
-def check_strength(strength: object) -> float:
-    """``strength`` as a float if it is a finite number >= 0, else ConfigError.
+def check_strength(strength: object) -> float | None:
+    """``strength`` as a float if it is a finite number >= 0, None (estimated from the
+    segments, see :func:`pooled_strength`) for None, else ConfigError.
 
     Example:
-        >>> check_strength(10)
-        10.0
+        >>> check_strength(10), check_strength(None)
+        (10.0, None)
     """
+    if strength is None:
+        return None
     if (
         isinstance(strength, int | float)
         and not isinstance(strength, bool)
@@ -45,8 +49,9 @@ def check_strength(strength: object) -> float:
     ):
         return float(strength)
     raise ConfigError(
-        f"segment_strength must be a number >= 0 (pseudo-observations a segment borrows "
-        f"from its task; 0: independent segments), got {strength!r}"
+        f"segment_strength must be None (estimated from how much segments differ) or a "
+        f"number >= 0 (observations a segment borrows from its task; 0: independent "
+        f"segments), got {strength!r}"
     )
 
 
@@ -135,3 +140,48 @@ def shrunk(
         row.faded_answers,
         row.faded_errors,
     )
+
+
+MIN_STRENGTH = 2.0
+MAX_STRENGTH = 500.0
+
+
+def pooled_strength(
+    evidence: Sequence[tuple[float, float]],
+    *,
+    low: float = MIN_STRENGTH,
+    high: float = MAX_STRENGTH,
+) -> float | None:
+    """How many observations the task's evidence is worth to one of its segments, for one
+    path, estimated from how much the segments differ (empirical Bayes, by moments).
+
+    ``evidence`` holds each segment's (successes, failures) on the path. If the
+    segments' success rates ``p_i`` come from a Beta with mean ``mu`` and variance
+    ``tau^2``, the Beta's concentration ``mu (1 - mu) / tau^2 - 1`` is the weight its
+    mean deserves against a segment's own evidence. ``tau^2`` is what the spread of the
+    ``p_i`` (weighted by their counts ``n_i``) holds beyond binomial noise:
+    ``(sum n_i (p_i - mu)^2 - (k - 1) mu (1 - mu)) / (N - sum n_i^2 / N)``. Segments
+    that agree give a large weight (clipped to ``high``: the task decides), segments
+    that differ a small one (``low``: each learns its own). None when fewer than two
+    segments have evidence.
+
+    Example:
+        >>> pooled_strength([(50, 50), (48, 52), (51, 49)])  # one rate: trust the task
+        500.0
+        >>> round(pooled_strength([(90, 10), (10, 90), (50, 50)]), 1)  # they differ
+        2.0
+    """
+    seen = [(s, s + f) for s, f in evidence if s + f >= 1.0]
+    if len(seen) < 2:
+        return None
+    total = sum(n for _, n in seen)
+    mean = sum(s for s, _ in seen) / total
+    binomial = mean * (1.0 - mean)
+    if binomial <= 0.0:  # every segment always (or never) succeeds: they agree
+        return high
+    spread = sum(n * (s / n - mean) ** 2 for s, n in seen)
+    pairs = total - sum(n * n for _, n in seen) / total
+    tau_squared = (spread - (len(seen) - 1) * binomial) / pairs if pairs > 0 else 0.0
+    if tau_squared <= 0.0:
+        return high
+    return min(high, max(low, binomial / tau_squared - 1.0))

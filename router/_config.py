@@ -15,7 +15,7 @@ from typing import Any
 
 from bandits import ConfigError
 from bandits._policy import Policy
-from bandits._shrinkage import DEFAULT_STRENGTH, check_strength
+from bandits._shrinkage import check_strength
 from router._breaker import Breaker
 from router._budget import Budget, warn_unpriced
 from router._canary import Canary
@@ -101,7 +101,9 @@ class RouterConfig:
             str and bool values name the request's segment, which has its own
             posteriors shrunk toward the task's; every value is stored with the outcome.
         segment_strength: how many observations of the task's evidence a segment's
-            prior weighs at most (0: segments learn independently).
+            prior weighs at most: None (the default) estimates it per path from how
+            much the segments differ (empirical Bayes, between 2 and 500); a number
+            fixes it (0: segments learn independently).
 
     Example:
         >>> def echo(x): return x
@@ -139,7 +141,7 @@ class RouterConfig:
     max_input_size: int | None = None
     loop_limit: int | None = None
     context: ContextFn | None = None
-    segment_strength: float = DEFAULT_STRENGTH
+    segment_strength: float | None = None
 
     def __post_init__(self) -> None:
         checked = check_paths(self.paths)  # a list given directly becomes a tuple

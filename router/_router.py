@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from bandits import check_score
 from bandits._adaptive import AdaptiveThompson
 from bandits._policy import Policy
-from bandits._shrinkage import DEFAULT_STRENGTH
 from router._breaker import Breaker
 from router._budget import Budget
 from router._clock import Clock
@@ -103,7 +102,7 @@ class Router(PathControls):
         max_input_size: int | None = None,
         loop_limit: int | None = None,
         context: ContextFn | None = None,
-        segment_strength: float = DEFAULT_STRENGTH,
+        segment_strength: float | None = None,
     ) -> None:
         config = RouterConfig(
             paths=check_paths(paths),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bandits import ConfigError
 from bandits._policy import Choice, Policy
-from bandits._shrinkage import shrunk
+from bandits._shrinkage import DEFAULT_STRENGTH, pooled_strength, shrunk
 from storage import PathPosterior, Store, StoreError
 from storage._segments import segment_task
 
@@ -29,15 +29,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger("outcome_router")
 
 MAX_SEGMENTS = 10_000
+REESTIMATE_EVERY = 64  # requests with a segment between estimates of the pooled weights
 
 
 class _Segment:
     """What this router keeps of one segment: its policy, store task and last rows."""
 
-    __slots__ = ("ensured", "known", "policy", "task")
+    __slots__ = ("ensured", "known", "policy", "task", "tick")
 
     def __init__(self, task: str, policy: Policy) -> None:
         self.task = task
+        self.tick = 0  # the segment's count of scored attempts when last read
         self.policy = policy
         self.known: dict[str, PathPosterior] = {}  # the last rows read (the store may be down)
         self.ensured: set[str] = set()  # paths whose rows this router made sure of
@@ -47,10 +49,17 @@ class SegmentRouting:
     """Each segment's policy and evidence, for a router whose requests carry context."""
 
     def __init__(
-        self, task: str, policy: Policy, recorder: Recorder, strength: float, max_segments: int
+        self,
+        task: str,
+        policy: Policy,
+        recorder: Recorder,
+        strength: float | None,
+        max_segments: int,
     ) -> None:
         self.task = task
-        self.strength = strength
+        self.strength = strength  # None: estimated per path from the segments
+        self._pooled: dict[str, float] = {}
+        self._chosen = 0
         self._recorder = recorder
         self._policy = policy
         self._template: Policy | None = None  # made at the first segment
@@ -71,14 +80,20 @@ class SegmentRouting:
         tick = 0
         for row in rows.values():
             tick += row.n
+        state.tick = tick
         horizon = self._horizon(len(candidates))
-        strength = self.strength
+        fixed = self.strength
+        if fixed is None:
+            self._chosen += 1
+            if self._chosen % REESTIMATE_EVERY == 1:
+                self._reestimate(candidates)
+        pooled = self._pooled
         shrunk_rows = {
             name: shrunk(
                 rows.get(name),
                 task_rows.get(name),
                 name,
-                strength=strength,
+                strength=pooled.get(name, DEFAULT_STRENGTH) if fixed is None else fixed,
                 horizon=horizon,
                 task_tick=task_tick,
             )
@@ -94,6 +109,20 @@ class SegmentRouting:
         state = self._segments.get(segment)
         if state is not None:
             state.policy.observe(path, score, tick, errored)
+
+    def _reestimate(self, paths: Sequence[str]) -> None:
+        """Each path's weight of the task's evidence, from how much the segments this
+        router follows differ on it (:func:`bandits._shrinkage.pooled_strength`)."""
+        for name in paths:
+            evidence = []
+            for state in self._segments.values():
+                row = state.known.get(name)
+                if row is not None:
+                    successes, failures, _, _ = row.faded(state.tick)
+                    evidence.append((successes, failures))
+            strength = pooled_strength(evidence)
+            if strength is not None:
+                self._pooled[name] = strength
 
     def _segment(self, segment: str) -> _Segment:
         state = self._segments.get(segment)

@@ -13,6 +13,8 @@ Contenders (``CONTENDERS``), all on the same environment draws:
                 request (its kind, its moment).
 ``only:NAME``   the real Router with the static chain ``NAME`` first (what one model
                 alone achieves).
+``context:S``   the real Router with context and ``segment_strength=S`` (a fixed weight
+                of the task's evidence instead of the estimated one).
 
 The Router contenders run on the simulated clock with delayed feedback, as
 ``simulations.replay`` does; the MABWiser ones learn from an outcome only once the
@@ -43,6 +45,7 @@ ROUTER_CONTENDERS = ("per-task", "context", "segments", "oracle")
 MABWISER_CONTENDERS = ("lin-ts", "lin-ucb")
 CONTENDERS = ("per-task", "context", "segments", "lin-ts", "lin-ucb", "oracle")
 ONLY = "only:"
+FIXED = "context:"
 _NEEDS_CONTEXT = ("context", "segments")
 
 
@@ -56,10 +59,24 @@ def check_contender(contender: str, names: Sequence[str]) -> None:
         return
     if contender.startswith(ONLY) and contender[len(ONLY) :] in names:
         return
+    if contender.startswith(FIXED) and _strength(contender) is not None:
+        return
     raise ConfigError(
-        f"unknown contender {contender!r}; choose from {', '.join(CONTENDERS)} "
-        f"or only:PATH with PATH one of {', '.join(names)}"
+        f"unknown contender {contender!r}; choose from {', '.join(CONTENDERS)}, "
+        f"only:PATH with PATH one of {', '.join(names)}, or context:S with S >= 0"
     )
+
+
+def _strength(contender: str) -> float | None:
+    try:
+        value = float(contender[len(FIXED) :])
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def _needs_context(contender: str) -> bool:
+    return contender in _NEEDS_CONTEXT or contender.startswith(FIXED)
 
 
 def router_takes_context() -> bool:
@@ -105,7 +122,7 @@ def replay_contextual(
     check_contender(contender, env.names)
     if contender in MABWISER_CONTENDERS:
         return _mabwiser_rows(env, contender, seed)
-    if contender in _NEEDS_CONTEXT and not router_takes_context():
+    if _needs_context(contender) and not router_takes_context():
         raise ConfigError(
             f"contender {contender!r} needs Router(context=..., segment_strength=...), "
             "which this version of the router lacks; leave it out or update the router"
@@ -134,6 +151,8 @@ def _router_rows(
     options: dict[str, Any] = {}
     if contender == "segments":
         options["segment_strength"] = 0.0
+    elif contender.startswith(FIXED):
+        options["segment_strength"] = _strength(contender)
     store = open_store("memory://")
     delayed = DelayedStore(store, clock)
     router = Router(
@@ -147,7 +166,7 @@ def _router_rows(
         policy=DelayedPolicy(chosen, clock),
         **options,
     )
-    contexts = env.contexts if contender in _NEEDS_CONTEXT else None
+    contexts = env.contexts if _needs_context(contender) else None
     spacing = 1.0 / scenario.rate
     try:
         for index in range(scenario.requests):
