@@ -42,9 +42,10 @@ class LoggedFirstAttempts:
     """A task's scored first attempts that carry a propensity, as arrays to reweight.
 
     ``paths`` are the task's logged paths, sorted (``actions`` index them);
-    ``contexts`` holds each row's context dict, or None. ``scored`` counts the task's
-    scored first attempts, ``left_out`` those of them without a propensity (a held
-    path's trial, or rows logged before propensities were), which are not in the arrays.
+    ``contexts`` holds each row's context dict, or None, ``request_ids`` its request.
+    ``scored`` counts the task's scored first attempts, ``left_out`` those of them
+    without a propensity (a held path's trial, or rows logged before propensities
+    were), which are not in the arrays.
     """
 
     task: str
@@ -53,6 +54,7 @@ class LoggedFirstAttempts:
     propensities: FloatArray
     rewards: FloatArray
     contexts: tuple[dict[str, ContextValue] | None, ...]
+    request_ids: tuple[str, ...]
     scored: int
     left_out: int
 
@@ -213,6 +215,7 @@ def logged_first_attempts(store: ReadStore, task: str) -> LoggedFirstAttempts:
         propensities=kept["propensity"].to_numpy(float),
         rewards=kept["score"].to_numpy(float),
         contexts=tuple(kept["context"]),
+        request_ids=tuple(str(r) for r in kept["request_id"]),
         scored=len(firsts),
         left_out=left_out,
     )

@@ -74,6 +74,7 @@ def test_a_stochastic_target_and_the_logged_arrays() -> None:
     assert logged.propensities.tolist() == [p for _, p, _, _ in FIRSTS]
     assert logged.rewards.tolist() == [s for _, _, s, _ in FIRSTS]
     assert [c["length"] for c in logged.contexts if c] == [x for *_, x in FIRSTS]
+    assert logged.request_ids == ("r0", "r1", "r2", "r3", "r4")
     assert (logged.scored, logged.left_out) == (5, 0)
 
     def share(context: dict[str, Any]) -> dict[str, float]:  # more strong as length grows
