@@ -41,6 +41,7 @@ if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr_
         ips_estimate,
         snips_estimate,
     )
+    from bandits._reward_model import ContextualRewardModel, fit_contextual_reward_model
     from bandits._thompson import rank_by_draws, rank_paths, thompson_draws, thompson_ranking
     from bandits._vectorized import (
         RegretCurve,
@@ -70,6 +71,8 @@ _LAZY = {
     "importance_weights": "bandits._ope",
     "ips_estimate": "bandits._ope",
     "snips_estimate": "bandits._ope",
+    "ContextualRewardModel": "bandits._reward_model",
+    "fit_contextual_reward_model": "bandits._reward_model",
     "rank_by_draws": "bandits._thompson",
     "rank_paths": "bandits._thompson",
     "thompson_draws": "bandits._thompson",
@@ -88,6 +91,7 @@ __all__ = [
     "ChangeDetector",
     "Choice",
     "ConfigError",
+    "ContextualRewardModel",
     "CostAware",
     "DiscountedThompson",
     "EpsilonGreedy",
@@ -109,6 +113,7 @@ __all__ = [
     "effective_sample_size",
     "evaluate_policy",
     "first_place_probabilities",
+    "fit_contextual_reward_model",
     "fit_reward_model",
     "importance_weights",
     "ips_estimate",

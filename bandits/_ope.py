@@ -13,6 +13,7 @@ obp's ``(n, K, positions)`` action distributions take one position: ``dist[:, :,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
     from numpy.typing import ArrayLike
+
+    from bandits._reward_model import Context
 
     FloatArray = npt.NDArray[np.float64]
     IntArray = npt.NDArray[np.intp]
@@ -157,14 +160,17 @@ def evaluate_policy(
     *,
     method: Method = "snips",
     reward_model: ArrayLike | None = None,
+    contexts: Sequence[Context] | None = None,
     rng: np.random.Generator | None = None,
     n_bootstrap: int = 1000,
     level: float = 0.95,
 ) -> OffPolicyEstimate:
     """Estimate the target policy's mean reward, with a percentile-bootstrap interval.
 
-    ``method="dr"`` without a ``reward_model`` uses :func:`fit_reward_model`; the model
-    is held fixed across bootstrap resamples. ``rng`` defaults to a fixed seed (0), so
+    ``method="dr"`` without a ``reward_model`` fits one on the log: each path's mean
+    reward (:func:`fit_reward_model`), or, given each row's ``contexts``, a ridge
+    regression on them (:func:`bandits.fit_contextual_reward_model`); the model is held
+    fixed across bootstrap resamples. ``rng`` defaults to a fixed seed (0), so
     the interval is reproducible. Bootstrap replicates whose SNIPS weights sum to 0 are
     dropped.
 
@@ -181,7 +187,14 @@ def evaluate_policy(
     if not 0.0 < level < 1.0:
         raise ConfigError(f"level must be in (0, 1), e.g. 0.95; got {level}")
     if method == "dr" and reward_model is None:
-        reward_model = fit_reward_model(actions, rewards, _policy(target_probs).shape[1])
+        k = _policy(target_probs).shape[1]
+        if contexts is None:
+            reward_model = fit_reward_model(actions, rewards, k)
+        else:
+            from bandits._reward_model import fit_contextual_reward_model
+
+            model = fit_contextual_reward_model(actions, rewards, k, contexts)
+            reward_model = model.predict(contexts)
     terms = _terms(method, actions, propensities, rewards, target_probs, reward_model)
     num, den, weights = terms
     value = _point(terms)

@@ -43,6 +43,11 @@ if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr_
         posterior_history,
         store_tasks,
     )
+    from storage._off_policy import (
+        LoggedFirstAttempts,
+        evaluate_policy_on_store,
+        logged_first_attempts,
+    )
     from storage._path_table import path_table
     from storage._resilient import ResilientStore
     from storage._sql import SQLStore
@@ -56,6 +61,9 @@ _LAZY = {
     "SQLStore": "storage._sql",
     "StoreWrapper": "storage._wrapper",
     "daily_spend": "storage._export",
+    "LoggedFirstAttempts": "storage._off_policy",
+    "evaluate_policy_on_store": "storage._off_policy",
+    "logged_first_attempts": "storage._off_policy",
     "iter_outcome_frames": "storage._export",
     "outcomes_frame": "storage._export",
     "path_table": "storage._path_table",
@@ -74,6 +82,7 @@ __all__ = [
     "DailyAggregate",
     "EvidenceStore",
     "InvalidRecordError",
+    "LoggedFirstAttempts",
     "MemoryStore",
     "Outcome",
     "OutcomeFilter",
@@ -94,7 +103,9 @@ __all__ = [
     "UnknownRequestError",
     "daily_spend",
     "default_store_url",
+    "evaluate_policy_on_store",
     "iter_outcome_frames",
+    "logged_first_attempts",
     "open_existing_store",
     "open_store",
     "outcomes_frame",
