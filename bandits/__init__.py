@@ -29,6 +29,7 @@ if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr_
         StaticOrder,
         Thompson,
     )
+    from bandits._contextual import ContextualThompson
     from bandits._cost import CostAware
     from bandits._glr import GLRklUCB
     from bandits._ope import (
@@ -61,6 +62,7 @@ _LAZY = {
     "SlidingWindowThompson": "bandits._baselines",
     "StaticOrder": "bandits._baselines",
     "Thompson": "bandits._baselines",
+    "ContextualThompson": "bandits._contextual",
     "CostAware": "bandits._cost",
     "GLRklUCB": "bandits._glr",
     "OffPolicyEstimate": "bandits._ope",
@@ -92,6 +94,7 @@ __all__ = [
     "Choice",
     "ConfigError",
     "ContextualRewardModel",
+    "ContextualThompson",
     "CostAware",
     "DiscountedThompson",
     "EpsilonGreedy",

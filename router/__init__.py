@@ -63,6 +63,7 @@ if _typing.TYPE_CHECKING:  # at run time these load on first use (see __getattr_
         StaticOrder,
         Thompson,
     )
+    from bandits._contextual import ContextualThompson
     from bandits._cost import CostAware
     from bandits._glr import GLRklUCB
     from router._analysis_plots import (
@@ -99,6 +100,7 @@ _LAZY = {
     "SlidingWindowThompson": ("bandits._baselines", "SlidingWindowThompson"),
     "StaticOrder": ("bandits._baselines", "StaticOrder"),
     "Thompson": ("bandits._baselines", "Thompson"),
+    "ContextualThompson": ("bandits._contextual", "ContextualThompson"),
     "CostAware": ("bandits._cost", "CostAware"),
     "GLRklUCB": ("bandits._glr", "GLRklUCB"),
     "DEFAULT_HEALTH_RULES": ("router._health", "DEFAULT_RULES"),
@@ -130,6 +132,7 @@ __all__ = [
     "Classifier",
     "Clock",
     "ConfigError",
+    "ContextualThompson",
     "CorruptStoreError",
     "CostAware",
     "DiscountedThompson",

@@ -247,9 +247,15 @@ class Crew:
         over = admission.over(customer, now)
         if over is not None:
             learned, last_resorts = admission.within_budget(over, learned, last_resorts)
-        segment = None if context is None else segment_of(context)
+        contextual = context is not None and getattr(self.policy, "contextual", False)
+        segment = None if context is None or contextual else segment_of(context)
         request = None
-        if segment is not None and self.segments is not None and learned:
+        if contextual and learned:  # a policy that reads the context itself
+            choice = self.policy.choose_with(  # type: ignore[attr-defined]
+                learned, posteriors, tick, self.rng, context
+            )
+            request = RequestContext(context or {}, None)
+        elif segment is not None and self.segments is not None and learned:
             choice, segment_tick = self.segments.choose(
                 segment, learned, posteriors, tick, self.rng
             )
@@ -477,7 +483,12 @@ class Run:
             ) from broken
         if judged.attempt.score is not None and not path.last_resort:
             request = plan.request
-            if request is not None and request.segment is not None and crew.segments is not None:
+            policy = crew.policy
+            if request is not None and getattr(policy, "contextual", False):
+                policy.observe_with(  # type: ignore[attr-defined]
+                    path.name, judged.attempt.score, plan.tick, judged.errored, request.values
+                )
+            elif request is not None and request.segment is not None and crew.segments is not None:
                 crew.segments.observe(
                     request.segment,
                     path.name,

@@ -13,6 +13,10 @@ Contenders (``CONTENDERS``), all on the same environment draws:
                 request (its kind, its moment).
 ``only:NAME``   the real Router with the static chain ``NAME`` first (what one model
                 alone achieves).
+``linear``      the real Router with context and ``policy=ContextualThompson()``:
+                Thompson sampling on a linear model of the features (numeric and
+                one-hot), instead of segments.
+``linear:N``    the same with ``ContextualThompson(noise=N)``.
 ``context:S``   the real Router with context and ``segment_strength=S`` (a fixed weight
                 of the task's evidence instead of the estimated one).
 
@@ -26,11 +30,11 @@ from __future__ import annotations
 import heapq
 import inspect
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bandits import ConfigError
-from router import AllPathsFailed, Policy, Router, StaticOrder
+from router import AllPathsFailed, ContextualThompson, Policy, Router, StaticOrder
 from simulations._contextual import ContextualScenario, Value
 from simulations._contextual_environment import ContextualEnvironment, ContextualOracle
 from simulations._delay import DelayedPolicy, DelayedStore, SimClock
@@ -41,12 +45,13 @@ from storage import open_store
 if TYPE_CHECKING:
     import numpy as np
 
-ROUTER_CONTENDERS = ("per-task", "context", "segments", "oracle")
+ROUTER_CONTENDERS = ("per-task", "context", "segments", "linear", "oracle")
 MABWISER_CONTENDERS = ("lin-ts", "lin-ucb")
-CONTENDERS = ("per-task", "context", "segments", "lin-ts", "lin-ucb", "oracle")
+CONTENDERS = ("per-task", "context", "segments", "linear", "lin-ts", "lin-ucb", "oracle")
 ONLY = "only:"
 FIXED = "context:"
-_NEEDS_CONTEXT = ("context", "segments")
+LINEAR = "linear:"
+_NEEDS_CONTEXT = ("context", "segments", "linear")
 
 
 def check_contender(contender: str, names: Sequence[str]) -> None:
@@ -61,6 +66,8 @@ def check_contender(contender: str, names: Sequence[str]) -> None:
         return
     if contender.startswith(FIXED) and _strength(contender) is not None:
         return
+    if contender.startswith(LINEAR) and _number(contender[len(LINEAR) :]) is not None:
+        return
     raise ConfigError(
         f"unknown contender {contender!r}; choose from {', '.join(CONTENDERS)}, "
         f"only:PATH with PATH one of {', '.join(names)}, or context:S with S >= 0"
@@ -68,15 +75,19 @@ def check_contender(contender: str, names: Sequence[str]) -> None:
 
 
 def _strength(contender: str) -> float | None:
+    return _number(contender[len(FIXED) :])
+
+
+def _number(text: str) -> float | None:
     try:
-        value = float(contender[len(FIXED) :])
+        value = float(text)
     except ValueError:
         return None
     return value if value >= 0 else None
 
 
 def _needs_context(contender: str) -> bool:
-    return contender in _NEEDS_CONTEXT or contender.startswith(FIXED)
+    return contender in _NEEDS_CONTEXT or contender.startswith((FIXED, LINEAR))
 
 
 def router_takes_context() -> bool:
@@ -130,6 +141,19 @@ def replay_contextual(
     return _router_rows(env, contender, seed, policy, cost_weight)
 
 
+def _policy_of(contender: str, policy: str, oracle: Callable[[], Policy]) -> Policy:
+    """The policy a Router contender routes with."""
+    if contender == "oracle":
+        return oracle()
+    if contender.startswith(ONLY):
+        return StaticOrder()
+    if contender == "linear":
+        return ContextualThompson()
+    if contender.startswith(LINEAR):
+        return ContextualThompson(noise=_number(contender[len(LINEAR) :]) or 0.25)
+    return make_policy(policy)
+
+
 def _router_rows(
     env: ContextualEnvironment, contender: str, seed: int, policy: str, cost_weight: float
 ) -> Iterator[dict[str, Any]]:
@@ -139,15 +163,12 @@ def _router_rows(
     paths = env.paths(clock, ledger)
     current = {"index": 0}
     order = list(env.names)
-    chosen: Policy
-    if contender == "oracle":
-        chosen = ContextualOracle(env, lambda: current["index"], cost_weight)
-    elif contender.startswith(ONLY):
+    if contender.startswith(ONLY):
         lead = contender[len(ONLY) :]
         order = [lead, *(name for name in env.names if name != lead)]
-        chosen = StaticOrder()
-    else:
-        chosen = make_policy(policy)
+    chosen = _policy_of(
+        contender, policy, lambda: ContextualOracle(env, lambda: current["index"], cost_weight)
+    )
     options: dict[str, Any] = {}
     if contender == "segments":
         options["segment_strength"] = 0.0

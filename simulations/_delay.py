@@ -175,3 +175,36 @@ class DelayedPolicy:
     def observe(self, path: str, score: float, tick: int, errored: bool = False) -> None:
         """Deferred until the simulated clock passes the current time."""
         self._pending.defer(self.inner.observe, path, score, tick, errored)
+
+    @property
+    def contextual(self) -> bool:
+        """Whether the wrapped policy reads each request's context."""
+        return bool(getattr(self.inner, "contextual", False))
+
+    def choose_with(
+        self,
+        candidates: Sequence[str],
+        posteriors: Mapping[str, PathPosterior],
+        tick: int,
+        rng: np.random.Generator,
+        context: Mapping[str, Any],
+    ) -> Choice:
+        """Deliver the observations due by now, then ask the wrapped contextual policy."""
+        self._pending.release()
+        chosen: Choice = self.inner.choose_with(  # type: ignore[attr-defined]
+            candidates, posteriors, tick, rng, context
+        )
+        return chosen
+
+    def observe_with(
+        self, path: str, score: float, tick: int, errored: bool, context: Mapping[str, Any]
+    ) -> None:
+        """Deferred until the simulated clock passes the current time."""
+        self._pending.defer(
+            self.inner.observe_with,  # type: ignore[attr-defined]
+            path,
+            score,
+            tick,
+            errored,
+            context,
+        )
