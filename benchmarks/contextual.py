@@ -53,7 +53,7 @@ from simulations import (
     random_contextual_scenarios,
 )
 from simulations._contextual_random import CATEGORIES, PUBLISHED_SEED
-from simulations._contextual_replay import MABWISER_CONTENDERS, router_takes_context
+from simulations._contextual_replay import MABWISER_CONTENDERS
 
 COST_WEIGHT = 20.0  # successes per dollar of the cost-aware runs (the CostAware default here)
 Job = tuple[ContextualScenario, int, tuple[str, ...], str, float]
@@ -69,9 +69,7 @@ def available(contenders: list[str]) -> tuple[list[str], list[str]]:
     else:
         has_mabwiser = True
     for name in contenders:
-        if name in ("context", "segments") and not router_takes_context():
-            notes.append(f"{name}: skipped, this Router takes no context= yet")
-        elif name in MABWISER_CONTENDERS and not has_mabwiser:
+        if name in MABWISER_CONTENDERS and not has_mabwiser:
             notes.append(f"{name}: skipped, pip install 'outcome-router[bench]' for MABWiser")
         else:
             keep.append(name)

@@ -48,8 +48,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from bandits import ConfigError
 from simulations._contextual import ContextualScenario
+from simulations._random import check_range
 
 if TYPE_CHECKING:
     import numpy as np
@@ -76,12 +76,7 @@ def random_contextual_scenarios(
         >>> [s.name for s in random_contextual_scenarios(2, seed=8)]
         ['contextual-8-irrelevant', 'contextual-9-by-feature']
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ConfigError(f"n (how many environments) must be an integer >= 1, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
-    if isinstance(requests, bool) or not isinstance(requests, int) or requests < 10:
-        raise ConfigError(f"requests must be an integer >= 10, got {requests!r}")
+    check_range(n, seed, requests)
     return [random_contextual_scenario(seed + i, requests=requests) for i in range(n)]
 
 

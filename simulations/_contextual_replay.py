@@ -28,7 +28,6 @@ simulated call has finished too, and fall back down their own ranking on an erro
 from __future__ import annotations
 
 import heapq
-import inspect
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -90,12 +89,6 @@ def _needs_context(contender: str) -> bool:
     return contender in _NEEDS_CONTEXT or contender.startswith((FIXED, LINEAR))
 
 
-def router_takes_context() -> bool:
-    """Whether this version of ``Router`` accepts ``context=`` and ``segment_strength=``."""
-    parameters = inspect.signature(Router).parameters
-    return "context" in parameters and "segment_strength" in parameters
-
-
 def replay_contextual(
     source: ContextualScenario | ContextualEnvironment,
     contender: str = "per-task",
@@ -133,11 +126,6 @@ def replay_contextual(
     check_contender(contender, env.names)
     if contender in MABWISER_CONTENDERS:
         return _mabwiser_rows(env, contender, seed)
-    if _needs_context(contender) and not router_takes_context():
-        raise ConfigError(
-            f"contender {contender!r} needs Router(context=..., segment_strength=...), "
-            "which this version of the router lacks; leave it out or update the router"
-        )
     return _router_rows(env, contender, seed, policy, cost_weight)
 
 

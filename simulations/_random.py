@@ -81,13 +81,23 @@ def random_scenarios(n: int, seed: int, *, requests: int = REQUESTS) -> list[Sce
         >>> [s.name for s in random_scenarios(2, seed=7)]
         ['random-7-price', 'random-8-stationary']
     """
+    check_range(n, seed, requests)
+    return [random_scenario(seed + i, requests=requests) for i in range(n)]
+
+
+def check_range(n: object, seed: object, requests: object) -> None:
+    """Raise ConfigError unless ``n`` >= 1 environments from ``seed`` >= 0 of ``requests``
+    >= 10 requests each can be drawn (every random environment generator checks this).
+
+    Example:
+        >>> check_range(2, seed=0, requests=10)
+    """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"n (how many environments) must be an integer >= 1, got {n!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
     if isinstance(requests, bool) or not isinstance(requests, int) or requests < 10:
         raise ConfigError(f"requests must be an integer >= 10, got {requests!r}")
-    return [random_scenario(seed + i, requests=requests) for i in range(n)]
 
 
 def random_scenario(seed: int, *, requests: int = REQUESTS) -> Scenario:

@@ -24,7 +24,6 @@ from simulations import (
     replay_contextual,
 )
 from simulations._contextual_random import CATEGORIES
-from simulations._contextual_replay import router_takes_context
 
 
 def _scenario(**changes: Any) -> dict[str, Any]:
@@ -180,15 +179,6 @@ def test_mabwiser_contenders_learn_from_the_features() -> None:
         assert late < early, name  # it learns which path suits which kind
 
 
-@pytest.mark.skipif(router_takes_context(), reason="this Router takes context")
-def test_context_contenders_need_a_router_that_takes_context() -> None:
-    scenario = load_contextual_scenario("by-kind").with_options(requests=100)
-    for contender in ("context", "segments"):
-        with pytest.raises(ConfigError, match="needs Router\\(context="):
-            replay_contextual(scenario, contender)
-
-
-@pytest.mark.skipif(not router_takes_context(), reason="this Router takes no context yet")
 def test_the_router_with_context_closes_the_gap_where_the_best_path_differs_by_kind() -> None:
     scenario = load_contextual_scenario("by-kind").with_options(requests=2_000)
     result = compare_contextual(
@@ -199,7 +189,6 @@ def test_the_router_with_context_closes_the_gap_where_the_best_path_differs_by_k
     assert len(result.runs["context"].success) == 2_000
 
 
-@pytest.mark.skipif(not router_takes_context(), reason="this Router takes no context yet")
 def test_a_segment_outage_moves_only_that_segment_off_the_broken_path() -> None:
     scenario = load_contextual_scenario("segment-outage").with_options(requests=4_000)
     env = ContextualEnvironment(scenario, seed=0)
@@ -214,7 +203,6 @@ def test_a_segment_outage_moves_only_that_segment_off_the_broken_path() -> None:
     assert english_on_gpt4o("context") > 0.8
 
 
-@pytest.mark.skipif(not router_takes_context(), reason="this Router takes no context yet")
 def test_the_router_with_context_survives_random_environment_20004() -> None:
     # It once stopped at request 3,345 (a segment's row after a reset under delayed
     # feedback: "alpha and beta must be finite and > 0").
