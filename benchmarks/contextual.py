@@ -19,9 +19,8 @@ random environments per category, then the targets of issue 19:
 * ``strong-or-cheap`` with the cost-aware objective: the strong model's success at under
   half its cost.
 
-Contenders this installation cannot run are left out with a note: ``context`` and
-``segments`` need a Router that takes ``context=``; ``lin-ts`` and ``lin-ucb`` need
-MABWiser (``pip install 'outcome-router[bench]'``).
+Contenders this installation cannot run are left out with a note: ``lin-ts`` and
+``lin-ucb`` need MABWiser (``pip install 'outcome-router[bench]'``).
 
 Run from the repository root (small: a minute or two on one core):
     python benchmarks/contextual.py --envs 5 --requests 3000
