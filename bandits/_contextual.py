@@ -65,6 +65,10 @@ class ContextualThompson:
         max_features: features kept at most (the first ones seen; more are ignored).
         propensity_draws: posterior draws that estimate each path's propensity.
         seed_draws: alias of ``propensity_draws`` kept short for examples.
+        cost_weight: successes one dollar is worth: paths are ranked by drawn score
+            minus ``cost_weight`` x their recent mean cost per call (as
+            :class:`CostAware` does; 0: cost is ignored).
+        cost_halflife: calls over which a path's mean cost halves its memory.
 
     Raises:
         ConfigError: a setting out of range.
@@ -81,6 +85,8 @@ class ContextualThompson:
         max_features: int = MAX_FEATURES,
         propensity_draws: int = 32,
         seed_draws: int | None = None,
+        cost_weight: float = 0.0,
+        cost_halflife: float = 200.0,
     ) -> None:
         for name, value in (("ridge", ridge), ("noise", noise)):
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
@@ -91,6 +97,9 @@ class ContextualThompson:
             raise ConfigError(f"horizon must be None or a number >= 1, got {horizon!r}")
         if not (isinstance(max_features, int) and 1 <= max_features <= 64):
             raise ConfigError(f"max_features must be an int in [1, 64], got {max_features!r}")
+        for name, value in (("cost_weight", cost_weight), ("cost_halflife", cost_halflife)):
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
         draws = propensity_draws if seed_draws is None else seed_draws
         if not (isinstance(draws, int) and 1 <= draws <= 10_000):
             raise ConfigError(f"propensity_draws must be an int in [1, 10000], got {draws!r}")
@@ -103,11 +112,15 @@ class ContextualThompson:
         self._a: dict[str, npt.NDArray[np.float64]] = {}
         self._b: dict[str, npt.NDArray[np.float64]] = {}
         self._size = size
+        self.cost_weight, self.cost_halflife = float(cost_weight), float(cost_halflife)
+        self._cost_keep = 0.5 ** (1.0 / cost_halflife) if cost_halflife > 0 else 0.0
+        self._costs: dict[str, float] = {}  # recent mean cost per call, per path
 
     def __repr__(self) -> str:
         return (
             f"ContextualThompson(ridge={self.ridge!r}, noise={self.noise!r}, "
-            f"horizon={self.horizon!r}, max_features={self.max_features!r})"
+            f"horizon={self.horizon!r}, max_features={self.max_features!r}, "
+            f"cost_weight={self.cost_weight!r})"
         )
 
     def fresh(self) -> ContextualThompson:
@@ -118,6 +131,8 @@ class ContextualThompson:
             horizon=self.horizon,
             max_features=self.max_features,
             propensity_draws=self.draws,
+            cost_weight=self.cost_weight,
+            cost_halflife=self.cost_halflife,
         )
 
     @property
@@ -157,12 +172,20 @@ class ContextualThompson:
             mean, cholesky = self._posterior(name, d, scale)
             draws = rng.standard_normal((self.draws, d))
             scores[:, j] = (mean + self.noise * draws @ cholesky.T) @ z
+            if self.cost_weight:
+                scores[:, j] -= self.cost_weight * self._costs.get(name, 0.0)
         winners = np.argmax(scores, axis=1)
         counts = np.bincount(winners, minlength=len(candidates)) / self.draws
         first = int(winners[0])
         rest = np.argsort(-scores[0], kind="stable")
         order = [candidates[first], *(candidates[int(i)] for i in rest if int(i) != first)]
         return Choice(order, {name: float(counts[j]) for j, name in enumerate(candidates)})
+
+    def observe_cost(self, path: str, cost: float) -> None:
+        """Follow what a call of ``path`` costs (an exponentially weighted mean)."""
+        known = self._costs.get(path)
+        keep = self._cost_keep
+        self._costs[path] = cost if known is None else keep * known + (1.0 - keep) * cost
 
     def observe(self, path: str, score: float, tick: int, errored: bool = False) -> None:
         """Without a context: learn as if the request had no features."""

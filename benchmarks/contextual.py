@@ -211,18 +211,21 @@ def targets(
         rows.append(("irrelevant: >= per-task - 0.3 pts", f"{points:+.2f} pts", points >= -0.3))
     else:
         rows.append(("irrelevant: >= per-task - 0.3 pts", "no context run", None))
-    if cost_aware is not None and {"context", "only:strong"} <= set(cost_aware.runs):
-        ours, strong = cost_aware.runs["context"], cost_aware.runs["only:strong"]
-        cost_ratio = sum(ours.cost) / sum(strong.cost)
-        ok = ours.success_rate >= strong.success_rate and cost_ratio < 0.5
-        rows.append(
-            (
-                "strong-or-cheap: strong's success at < half its cost",
-                f"success {100 * ours.success_rate:.2f} vs {100 * strong.success_rate:.2f}, "
-                f"cost {cost_ratio:.2f}x",
-                ok,
+    ran = [] if cost_aware is None else [c for c in ("context", "linear") if c in cost_aware.runs]
+    if cost_aware is not None and ran and "only:strong" in cost_aware.runs:
+        strong = cost_aware.runs["only:strong"]
+        for name in ran:
+            ours = cost_aware.runs[name]
+            cost_ratio = sum(ours.cost) / sum(strong.cost)
+            ok = ours.success_rate >= strong.success_rate and cost_ratio < 0.5
+            rows.append(
+                (
+                    f"strong-or-cheap ({name}): strong's success at < half its cost",
+                    f"success {100 * ours.success_rate:.2f} vs "
+                    f"{100 * strong.success_rate:.2f}, cost {cost_ratio:.2f}x",
+                    ok,
+                )
             )
-        )
     else:
         rows.append(
             ("strong-or-cheap: strong's success at < half its cost", "no context run", None)
@@ -253,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in CONTEXTUAL_BUILTIN
     ]
     cheap = load_contextual_scenario("strong-or-cheap").with_options(requests=args.requests)
-    cost_contenders = tuple(c for c in ("per-task", "context", "oracle") if c in contenders)
+    cost_contenders = tuple(
+        c for c in ("per-task", "context", "linear", "oracle") if c in contenders
+    )
     jobs.append(
         (cheap, args.builtin_seed, (*cost_contenders, "only:strong"), "cost-aware", COST_WEIGHT)
     )

@@ -511,6 +511,8 @@ class Run:
             observe_cost = getattr(crew.policy, "observe_cost", None)
             if observe_cost is not None:
                 observe_cost(path.name, judged.cost)
+                if crew.segments is not None:  # a price is the path's, whatever the segment
+                    crew.segments.observe_cost(path.name, judged.cost)
         plan = self.plan
         plan.spend(cost, tokens)
         if crew.admission.run_spent(plan.spent_tokens, plan.spent_cost):

@@ -110,6 +110,13 @@ class SegmentRouting:
         if state is not None:
             state.policy.observe(path, score, tick, errored)
 
+    def observe_cost(self, path: str, cost: float) -> None:
+        """Tell every segment's cost-aware policy what a call of ``path`` cost."""
+        for state in self._segments.values():
+            observe_cost = getattr(state.policy, "observe_cost", None)
+            if observe_cost is not None:
+                observe_cost(path, cost)
+
     def _reestimate(self, paths: Sequence[str]) -> None:
         """Each path's weight of the task's evidence, from how much the segments this
         router follows differ on it (:func:`bandits._shrinkage.pooled_strength`)."""

@@ -49,6 +49,7 @@ MABWISER_CONTENDERS = ("lin-ts", "lin-ucb")
 CONTENDERS = ("per-task", "context", "segments", "linear", "lin-ts", "lin-ucb", "oracle")
 ONLY = "only:"
 FIXED = "context:"
+COST_AWARE_WEIGHT = 20.0  # successes per dollar: the cost-aware policy's default here
 LINEAR = "linear:"
 _NEEDS_CONTEXT = ("context", "segments", "linear")
 
@@ -136,7 +137,8 @@ def _policy_of(contender: str, policy: str, oracle: Callable[[], Policy]) -> Pol
     if contender.startswith(ONLY):
         return StaticOrder()
     if contender == "linear":
-        return ContextualThompson()
+        weight = COST_AWARE_WEIGHT if policy == "cost-aware" else 0.0
+        return ContextualThompson(cost_weight=weight)
     if contender.startswith(LINEAR):
         return ContextualThompson(noise=_number(contender[len(LINEAR) :]) or 0.25)
     return make_policy(policy)

@@ -81,3 +81,20 @@ def test_its_statistics_fade_with_the_horizon() -> None:
 def test_bad_settings_are_config_errors(settings: dict[str, Any], problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
         ContextualThompson(**settings)
+
+
+def test_with_a_cost_weight_the_cheaper_of_two_equal_paths_goes_first() -> None:
+    policy = ContextualThompson(cost_weight=20.0, propensity_draws=64)
+    for i in range(400):
+        for path in ("cheap", "dear"):
+            policy.observe_with(path, float(i % 5 > 0), i, False, {"n": float(i % 7)})
+    policy.observe_cost("dear", 0.01)  # 0.2 successes' worth per call
+    policy.observe_cost("cheap", 0.0001)
+    rng = np.random.default_rng(2)
+    firsts = [
+        policy.choose_with(["cheap", "dear"], {}, 0, rng, {"n": 3.0}).order[0] for _ in range(50)
+    ]
+    assert firsts.count("cheap") >= 48
+    plain = ContextualThompson(cost_weight=0.0)
+    plain.observe_cost("dear", 0.01)
+    assert plain.cost_weight == 0.0 and "cost_weight=0.0" in repr(plain)
