@@ -33,7 +33,8 @@ def stats_by(store: ReadStore, task: str, key: str) -> pd.DataFrame:
     """Per (value of context ``key``, path): scored attempts ``n``, mean score, errors,
     the path's share of that value's attempts, the sum of the known costs and the cost
     per success, from the stored outcomes (those pruned are not in it). Requests
-    without ``key`` in their context are under the value None.
+    without ``key`` in their context are under a missing value (NaN, as pandas shows
+    missing keys).
 
     Example:
         >>> from storage import MemoryStore, Outcome

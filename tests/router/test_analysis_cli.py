@@ -192,3 +192,22 @@ def test_export_parquet_without_pyarrow_says_what_to_install(
     out = tmp_path / "o.parquet"
     assert main(["export", "--store", url, "--out", str(out)]) == 2
     assert "pip install pyarrow" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_export_writes_each_context_as_json_text(tmp_path: Path, kind: str) -> None:
+    import json
+
+    if kind == "parquet":
+        require_pyarrow()
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    store = open_store(url)
+    contexts = [{"lang": "de", "length": 1840, "pro": True}, None, {"score": 0.5}]
+    for i, context in enumerate(contexts):
+        store.record(Outcome(f"r{i}", 1, "t", "a", 1.0, created_at=START + i, context=context))
+    store.close()
+    out = tmp_path / f"o.{kind}"
+    assert main(["export", "--store", url, "--out", str(out)]) == 0
+    frame = pd.read_csv(out) if kind == "csv" else pd.read_parquet(out)
+    written = [None if pd.isna(text) else json.loads(text) for text in frame["context"]]
+    assert written == contexts

@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bandits import ConfigError
@@ -215,3 +216,15 @@ def test_segment_evidence_stays_whole_while_the_task_prior_moves() -> None:
             assert 0.0 <= row.recent_successes <= row.recent_n
     last = [router.route(0, context={"kind": "x"}).path for _ in range(50)]
     assert last.count("b") >= 40
+
+
+def test_stats_by_puts_requests_without_the_key_under_a_missing_value() -> None:
+    router = Router([str.upper], bool, task="t", store="memory://")
+    router.run("a", context={"lang": "de"})
+    router.run("b", context={"tier": "pro"})
+    router.run("c")
+    table = router.stats(by="lang")
+    counts = {("missing" if pd.isna(v) else v, p): n for (v, p), n in table["n"].items()}
+    assert counts == {("de", "upper"): 1, ("missing", "upper"): 2}
+    with pytest.raises(ConfigError, match="context key name must not be empty"):
+        router.stats(by="")
