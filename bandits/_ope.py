@@ -18,6 +18,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from bandits._errors import ConfigError
+from bandits._logged import (
+    check_actions,
+    check_policy,
+    check_propensities,
+    check_rewards,
+    check_same_length,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,7 +37,6 @@ if TYPE_CHECKING:
     IntArray = npt.NDArray[np.intp]
 
 Method = Literal["ips", "snips", "dr"]
-_ROW_SUM_TOLERANCE = 1e-6
 _BOOTSTRAP_CELLS = 1 << 22  # indices resampled per chunk: ~32 MB of int64
 
 
@@ -64,9 +70,9 @@ def importance_weights(
     """
     import numpy as np
 
-    pi = _policy(target_probs)
-    a, p = _actions(actions, pi.shape[1]), _propensities(propensities)
-    _same_length(actions=a, propensities=p, target_probs=pi)
+    pi = check_policy(target_probs)
+    a, p = check_actions(actions, pi.shape[1]), check_propensities(propensities)
+    check_same_length(actions=a, propensities=p, target_probs=pi)
     weights: FloatArray = pi[np.arange(a.size), a] / p
     return weights
 
@@ -142,8 +148,8 @@ def fit_reward_model(actions: ArrayLike, rewards: ArrayLike, n_actions: int) -> 
 
     if n_actions < 1:
         raise ConfigError(f"n_actions must be >= 1 (the number of paths), got {n_actions}")
-    a, r = _actions(actions, n_actions), _rewards(rewards)
-    _same_length(actions=a, rewards=r)
+    a, r = check_actions(actions, n_actions), check_rewards(rewards)
+    check_same_length(actions=a, rewards=r)
     counts = np.bincount(a, minlength=n_actions)
     sums = np.bincount(a, weights=r, minlength=n_actions)
     means = np.full(n_actions, r.mean())
@@ -187,7 +193,7 @@ def evaluate_policy(
     if not 0.0 < level < 1.0:
         raise ConfigError(f"level must be in (0, 1), e.g. 0.95; got {level}")
     if method == "dr" and reward_model is None:
-        k = _policy(target_probs).shape[1]
+        k = check_policy(target_probs).shape[1]
         if contexts is None:
             reward_model = fit_reward_model(actions, rewards, k)
         else:
@@ -228,8 +234,8 @@ def _terms(  # noqa: PLR0917 (mirrors the public estimators' positional argument
     if method not in ("ips", "snips", "dr"):
         raise ConfigError(f"method must be 'ips', 'snips' or 'dr', got {method!r}")
     w = importance_weights(actions, propensities, target_probs)
-    r = _rewards(rewards)
-    _same_length(actions=w, rewards=r)
+    r = check_rewards(rewards)
+    check_same_length(actions=w, rewards=r)
     if method == "ips":
         return w * r, None, w
     if method == "snips":
@@ -239,11 +245,11 @@ def _terms(  # noqa: PLR0917 (mirrors the public estimators' positional argument
                 "undefined; use method='dr' or log data the target policy could produce"
             )
         return w * r, w, w
-    pi = _policy(target_probs)
+    pi = check_policy(target_probs)
     q = np.asarray(reward_model, dtype=float)
     if q.shape != pi.shape or not np.all(np.isfinite(q)):
         raise ConfigError(f"reward_model must be a finite {pi.shape} array, got shape {q.shape}")
-    a = _actions(actions, pi.shape[1])
+    a = check_actions(actions, pi.shape[1])
     return np.sum(pi * q, axis=1) + w * (r - q[np.arange(a.size), a]), None, w
 
 
@@ -271,73 +277,3 @@ def _bootstrap(
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[start:stop] = np.where(total > 0, num[idx].sum(axis=1) / total, np.nan)
     return out
-
-
-def _actions(actions: ArrayLike, k: int) -> IntArray:
-    import numpy as np
-
-    a = np.asarray(actions)
-    if a.ndim != 1 or a.size == 0:
-        raise ConfigError("actions must be a non-empty 1-D sequence, one path index per request")
-    if a.dtype.kind not in "iu":
-        raise ConfigError(f"actions must be integer path indices, got dtype {a.dtype}")
-    _reject((a < 0) | (a >= k), a, f"actions must be path indices in [0, {k})")
-    return a.astype(np.intp)
-
-
-def _vector(values: ArrayLike, name: str) -> FloatArray:
-    """A non-empty 1-D float array."""
-    import numpy as np
-
-    v = np.asarray(values, dtype=float)
-    if v.ndim != 1 or v.size == 0:
-        raise ConfigError(f"{name} must be a non-empty 1-D sequence, one entry per request")
-    return v
-
-
-def _propensities(values: ArrayLike) -> FloatArray:
-    """Probabilities in (0, 1]; NaN is rejected."""
-    p = _vector(values, "propensities")
-    _reject(~((p > 0) & (p <= 1)), p, "propensities must be in (0, 1]")
-    return p
-
-
-def _rewards(values: ArrayLike) -> FloatArray:
-    """Finite rewards: scores in [0, 1], or any other scale (revenue, latency saved)."""
-    import numpy as np
-
-    r = _vector(values, "rewards")
-    _reject(~np.isfinite(r), r, "rewards must be finite numbers")
-    return r
-
-
-def _policy(target_probs: ArrayLike) -> FloatArray:
-    import numpy as np
-
-    pi = np.asarray(target_probs, dtype=float)
-    if pi.ndim == 3:
-        raise ConfigError(
-            f"target_probs has shape {pi.shape}, an (n, K, positions) action distribution "
-            "as Open Bandit Pipeline gives for slates; the router logs one choice per "
-            "request, so pick the position its rewards were logged for, e.g. "
-            "target_probs[:, :, 0] for the first"
-        )
-    if pi.ndim != 2 or pi.size == 0:
-        raise ConfigError(f"target_probs must be a non-empty (n, K) array, got shape {pi.shape}")
-    ok = np.all(pi >= 0, axis=1) & (np.abs(pi.sum(axis=1) - 1.0) <= _ROW_SUM_TOLERANCE)
-    _reject(~ok, pi, "target_probs rows must be probabilities >= 0 that sum to 1")
-    return pi
-
-
-def _reject(bad: npt.NDArray[np.bool_], values: npt.NDArray[np.generic], rule: str) -> None:
-    import numpy as np
-
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ConfigError(f"{rule}; row {i} is {values[i].tolist()} ({bad.sum()} bad rows)")
-
-
-def _same_length(**arrays: npt.NDArray[np.generic]) -> None:
-    if len({len(a) for a in arrays.values()}) > 1:
-        sizes = ", ".join(f"{len(a)} {name}" for name, a in arrays.items())
-        raise ConfigError(f"lengths differ ({sizes}); pass one entry per logged request")

@@ -97,20 +97,20 @@ def fit_contextual_reward_model(
     """
     import numpy as np
 
-    from bandits._ope import _actions, _rewards, _same_length
+    from bandits._logged import check_actions, check_rewards, check_same_length
 
     if n_actions < 1:
         raise ConfigError(f"n_actions must be >= 1 (the number of paths), got {n_actions}")
     if not (math.isfinite(ridge) and ridge >= 0):
         raise ConfigError(f"ridge must be a finite number >= 0 (1.0 is usual), got {ridge}")
-    a, r = _actions(actions, n_actions), _rewards(rewards)
+    a, r = check_actions(actions, n_actions), check_rewards(rewards)
     rows = list(contexts)
     if len(rows) != a.size:
         raise ConfigError(
             f"lengths differ ({a.size} actions, {len(rows)} contexts); "
             "pass one context (or None) per logged request"
         )
-    _same_length(actions=a, rewards=r)
+    check_same_length(actions=a, rewards=r)
     numeric, categories = _columns(rows)
     values = np.array([[_number(c, key) for key in numeric] for c in rows], dtype=float)
     values = values.reshape(len(rows), len(numeric))
