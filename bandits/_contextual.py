@@ -21,7 +21,7 @@ Memory per path: ``(d + 1)^2 + (d + 1)`` floats for ``d`` features, at most
 
 Example:
     >>> import numpy as np
-    >>> policy = ContextualThompson(seed_draws=8)
+    >>> policy = ContextualThompson(propensity_draws=8)
     >>> rng = np.random.default_rng(0)
     >>> for i in range(400):  # "long" requests want b, short ones a
     ...     length = float(i % 100)
@@ -64,7 +64,6 @@ class ContextualThompson:
         horizon: observations after which one counts 1/e (None: never forgotten).
         max_features: features kept at most (the first ones seen; more are ignored).
         propensity_draws: posterior draws that estimate each path's propensity.
-        seed_draws: alias of ``propensity_draws`` kept short for examples.
         cost_weight: successes one dollar is worth: paths are ranked by drawn score
             minus ``cost_weight`` x their recent mean cost per call (as
             :class:`CostAware` does; 0: cost is ignored).
@@ -84,7 +83,6 @@ class ContextualThompson:
         horizon: float | None = 3000.0,
         max_features: int = MAX_FEATURES,
         propensity_draws: int = 32,
-        seed_draws: int | None = None,
         cost_weight: float = 0.0,
         cost_halflife: float = 200.0,
     ) -> None:
@@ -100,7 +98,7 @@ class ContextualThompson:
         for name, value in (("cost_weight", cost_weight), ("cost_halflife", cost_halflife)):
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
-        draws = propensity_draws if seed_draws is None else seed_draws
+        draws = propensity_draws
         if not (isinstance(draws, int) and 1 <= draws <= 10_000):
             raise ConfigError(f"propensity_draws must be an int in [1, 10000], got {draws!r}")
 
@@ -199,8 +197,8 @@ class ContextualThompson:
 
         x = self._raw(context, grow=True)
         keep = self._keep
-        for name in self._a:
-            if keep < 1.0:
+        if keep < 1.0:
+            for name in self._a:
                 self._a[name] *= keep
                 self._b[name] *= keep
         a = self._a.get(path)
