@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bandits import ConfigError
+from bandits._fading import DEFAULT_HORIZON
 from bandits._policy import Choice, Policy
 from bandits._shrinkage import DEFAULT_STRENGTH, pooled_strength, shrunk
 from storage import PathPosterior, Store, StoreError
@@ -76,12 +77,12 @@ class SegmentRouting:
     ) -> tuple[Choice, int]:
         """The segment policy's choice among ``candidates``, and the segment's tick."""
         state = self._segment(segment)
-        rows = self._rows(state, candidates)
+        horizon = self._horizon(len(candidates))
+        rows = self._rows(state, candidates, horizon)
         tick = 0
         for row in rows.values():
             tick += row.n
         state.tick = tick
-        horizon = self._horizon(len(candidates))
         fixed = self.strength
         if fixed is None:
             self._chosen += 1
@@ -137,21 +138,22 @@ class SegmentRouting:
             self._segments.move_to_end(segment)
             return state
         if self._template is None:
-            self._template = _pristine(self._policy)
+            self._template = _fresh(self._policy)
         state = _Segment(segment_task(self.task, segment), _fresh(self._template))
         self._segments[segment] = state
         if len(self._segments) > self._max:
             self._segments.popitem(last=False)
         return state
 
-    def _rows(self, state: _Segment, candidates: Sequence[str]) -> dict[str, PathPosterior]:
-        """The segment's stored rows (creating those of new paths at the policy's
-        horizon); the last ones read while the store is unreachable."""
+    def _rows(
+        self, state: _Segment, candidates: Sequence[str], horizon: float
+    ) -> dict[str, PathPosterior]:
+        """The segment's stored rows (creating those of new paths at ``horizon``); the
+        last ones read while the store is unreachable."""
         store: Store = self._recorder.store
         try:
             missing = [name for name in candidates if name not in state.ensured]
             if missing:
-                horizon = self._horizon(len(candidates))
                 store.ensure_paths(state.task, missing, horizon=horizon)
                 state.ensured.update(missing)
             state.known = store.posteriors(state.task)
@@ -160,16 +162,14 @@ class SegmentRouting:
         return state.known
 
     def _horizon(self, paths: int) -> float:
-        from bandits._fading import DEFAULT_HORIZON
-
         fading = getattr(self._policy, "fading_horizon", None)
         horizon = None if fading is None else fading(paths)
         return DEFAULT_HORIZON if horizon is None else float(horizon)
 
 
-def _pristine(policy: Policy) -> Policy:
-    """A copy of ``policy`` to start each segment from: ``policy.fresh()`` (a policy of
-    the same settings that has seen nothing), else a deep copy."""
+def _fresh(policy: Policy) -> Policy:
+    """A copy of ``policy`` that has seen nothing, to start a segment from:
+    ``policy.fresh()`` (a policy of the same settings), else a deep copy."""
     fresh = getattr(policy, "fresh", None)
     if callable(fresh):
         made: Policy = fresh()
@@ -182,11 +182,3 @@ def _pristine(policy: Policy) -> Policy:
             f"cannot be copied ({type(exc).__name__}: {exc}); give it a fresh() method "
             "that returns a new policy of the same settings"
         ) from exc
-
-
-def _fresh(template: Policy) -> Policy:
-    fresh = getattr(template, "fresh", None)
-    if callable(fresh):
-        made: Policy = fresh()
-        return made
-    return copy.deepcopy(template)
