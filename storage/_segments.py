@@ -56,9 +56,21 @@ def evidence_tasks(outcome: Outcome) -> Iterator[tuple[str, int | None]]:
         >>> [(task.replace(SEPARATOR, "|"), tick) for task, tick in evidence_tasks(row)]
         [('t', 7), ('t|lang=de', 2)]
     """
-    yield outcome.task, outcome.tick
-    if outcome.segment is not None:
-        yield segment_task(outcome.task, outcome.segment), outcome.segment_tick
+    return evidence_of(outcome.task, outcome.tick, outcome.segment, outcome.segment_tick)
+
+
+def evidence_of(
+    task: str, tick: int | None, segment: str | None, segment_tick: int | None
+) -> Iterator[tuple[str, int | None]]:
+    """:func:`evidence_tasks` of an outcome given by its fields (as a store reads them).
+
+    Example:
+        >>> [t for t, _ in evidence_of("t", 7, None, None)]
+        ['t']
+    """
+    yield task, tick
+    if segment is not None:
+        yield segment_task(task, segment), segment_tick
 
 
 def evidence_for(outcomes: Iterable[Outcome], task: str) -> list[Outcome]:

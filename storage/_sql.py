@@ -38,7 +38,7 @@ from storage._postgres import postgres_engine
 from storage._reads import OutcomeFilter, Row
 from storage._records import DailyAggregate, Outcome, PathPosterior, Report, served_attempt_of
 from storage._schema import outcomes as outcome_rows
-from storage._segments import evidence_tasks, segment_task
+from storage._segments import evidence_of, evidence_tasks
 from storage._sqlite import READ_ONLY, check_sqlite_file, create_sqlite_engine, set_busy_timeout
 from storage._statements import INSERTED_FIELDS, OUTCOME_FIELDS, Statements
 from storage._waits import WAITS, store_waits
@@ -289,10 +289,7 @@ class SQLStore:
                     sql.set_score.sql,
                     sql.set_score.params({"outcome_id": outcome_id, "score": score, "at": at}),
                 )
-                evidence = [(task, tick)]
-                if segment is not None:
-                    evidence.append((segment_task(task, segment), segment_tick))
-                for evidence_task, planned in evidence:
+                for evidence_task, planned in evidence_of(task, tick, segment, segment_tick):
                     key = (evidence_task, path)
                     now = self._tick(cursor, evidence_task) if planned is None else planned
                     horizon = self._horizon(cursor, key)
@@ -650,10 +647,7 @@ def _deltas(
     for task, path, score, errored, created_at, tick, segment, segment_tick in inserted:
         if score is None:
             continue  # kept for the record; the posterior is untouched
-        evidence = [(task, tick)]
-        if segment is not None:  # its segment's evidence too (storage._segments)
-            evidence.append((segment_task(task, segment), segment_tick))
-        for evidence_task, planned in evidence:
+        for evidence_task, planned in evidence_of(task, tick, segment, segment_tick):
             key = (evidence_task, path)
             faded = FadedAdd.of(
                 score,
