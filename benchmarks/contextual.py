@@ -53,8 +53,9 @@ from simulations import (
 )
 from simulations._contextual_random import CATEGORIES, PUBLISHED_SEED
 from simulations._contextual_replay import MABWISER_CONTENDERS
+from simulations._policies import COST_AWARE_WEIGHT
 
-COST_WEIGHT = 20.0  # successes per dollar of the cost-aware runs (the CostAware default here)
+COST_WEIGHT = COST_AWARE_WEIGHT  # successes per dollar of the cost-aware runs
 Job = tuple[ContextualScenario, int, tuple[str, ...], str, float]
 
 

@@ -37,7 +37,7 @@ from router import AllPathsFailed, ContextualThompson, Policy, Router, StaticOrd
 from simulations._contextual import ContextualScenario, Value
 from simulations._contextual_environment import ContextualEnvironment, ContextualOracle
 from simulations._delay import DelayedPolicy, DelayedStore, SimClock
-from simulations._policies import make_policy
+from simulations._policies import COST_AWARE_WEIGHT, make_policy
 from simulations._replay import START
 from storage import open_store
 
@@ -49,7 +49,6 @@ MABWISER_CONTENDERS = ("lin-ts", "lin-ucb")
 CONTENDERS = ("per-task", "context", "segments", "linear", "lin-ts", "lin-ucb", "oracle")
 ONLY = "only:"
 FIXED = "context:"
-COST_AWARE_WEIGHT = 20.0  # successes per dollar: the cost-aware policy's default here
 LINEAR = "linear:"
 _NEEDS_CONTEXT = ("context", "segments", "linear")
 

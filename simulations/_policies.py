@@ -34,12 +34,16 @@ if TYPE_CHECKING:
 ORACLE = "oracle"
 
 
+COST_AWARE_WEIGHT = 20.0
+"""Successes per dollar of the ``cost-aware`` policy when no weight or ceiling is given."""
+
+
 def _cost_aware(
     weight: float | None = None, max_cost_per_success: float | None = None, **settings: Any
 ) -> CostAware:
     """CostAware with 20 successes per dollar unless a weight or a ceiling is given."""
     if weight is None and max_cost_per_success is None:
-        weight = 20.0
+        weight = COST_AWARE_WEIGHT
     return CostAware(weight=weight, max_cost_per_success=max_cost_per_success, **settings)
 
 
